@@ -1,0 +1,51 @@
+# swiommu: the front door. `make demo` and `make test` install what is missing (as root), build, and run.
+PACKAGES := cmake ninja-build libcmocka-dev pkg-config libfdt-dev device-tree-compiler
+BUILD    := build
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo test ctest swift-test bench install clean
+
+all: build
+
+# Install the missing Debian packages when root; otherwise print the exact command and stop.
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null || exit 1; \
+	  else \
+	    echo "swiommu needs packages that are missing. Run:"; \
+	    echo "  sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD)
+
+demo: build
+	$(BUILD)/swiommu demo
+
+# Every cmocka suite and C check through ctest, then every Swift test.
+test: build ctest swift-test
+
+ctest: build
+	ctest --test-dir $(BUILD) --output-on-failure -V
+
+swift-test: deps
+	swift test
+
+bench: build
+	$(BUILD)/swiommu_bench $(ARGS)
+
+install: build
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+
+clean:
+	rm -rf $(BUILD) .build

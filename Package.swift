@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+// swiommu: a software model of the Linux IOMMU and DMA-mapping subsystems.
+// This file is the single source of truth for the Swift targets; CMake drives it.
+import PackageDescription
+
+// Keep implicit module imports out of the library (they add unused NEEDED entries).
+let lean: [SwiftSetting] = [
+    .unsafeFlags([
+        "-Xfrontend", "-disable-implicit-concurrency-module-import",
+        "-Xfrontend", "-disable-implicit-string-processing-module-import",
+    ]),
+]
+
+// The ABI layer also writes the Swift-generated C header, which the ABI drift test compiles together
+// with include/ under clang -Werror.
+let abiHeader: [SwiftSetting] = [
+    .unsafeFlags(["-emit-clang-header-path", Context.packageDirectory + "/.build/swiommu-Swift.h"]),
+]
+
+let package = Package(
+    name: "swiommu",
+    products: [
+        // libswiommu.so: the C ABI that driver prototypes and cmocka suites link.
+        .library(name: "swiommu", type: .dynamic, targets: ["Swiommu"]),
+        // libswiommu_static.a: installed as libswiommu.a.
+        .library(name: "swiommu_static", type: .static, targets: ["Swiommu"]),
+        // The CLI; installed as `swiommu` (a product may not share the library's name).
+        .executable(name: "swiommu-cli", targets: ["SwiommuCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The public C headers (include/linux kernel-shaped, include/swiommu ours), as a Clang module.
+        .target(name: "CKernel", path: "include", publicHeadersPath: "."),
+        // C glue: what Swift cannot write (variadic printk, WARN records, initcalls, syscalls).
+        .target(name: "CSwiommuGlue", dependencies: ["CKernel"]),
+        // Layers, bottom up. Each imports only the layers below it.
+        .target(name: "SwiommuBase", dependencies: ["CKernel", "CSwiommuGlue"], swiftSettings: lean),
+        .target(name: "SwiommuMemory", dependencies: ["SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
+        .target(name: "SwiommuPlatform", dependencies: ["SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
+        // The ABI layer: @c exports with kernel names; converts and dispatches only.
+        .target(name: "Swiommu", dependencies: ["SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean + abiHeader),
+        .executableTarget(name: "SwiommuCLI", dependencies: [
+            "Swiommu", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "SwiommuBaseTests", dependencies: ["SwiommuBase"]),
+        .testTarget(name: "SwiommuMemoryTests", dependencies: ["SwiommuMemory", "SwiommuBase"]),
+        .testTarget(name: "SwiommuPlatformTests", dependencies: ["SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel"]),
+        .testTarget(name: "SwiommuTests", dependencies: ["Swiommu", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel"]),
+    ]
+)

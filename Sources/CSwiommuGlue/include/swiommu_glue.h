@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* What the Swift layers need from C: the log ring, WARN records, initcalls, syscalls, atomics. */
+#ifndef _SWIOMMU_GLUE_H
+#define _SWIOMMU_GLUE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/mm_types.h>
+#include <linux/platform_device.h>
+#include <linux/of.h>
+
+struct swiommu_alloc_site;
+
+/* Append a message (no level prefix) to the log at @level (0-7), printing it if the console level says so. */
+void swiommu_glue_log(int level, const char *text);
+/* Record a WARN raised by the Swift layers: printed as the kernel prints one, counted, kept. */
+void swiommu_glue_warn(const char *file, int line, const char *func, const char *text);
+/* Start a new boot: WARN_ON_ONCE may fire again; timestamps restart. */
+void swiommu_glue_new_boot(void);
+
+/* Initcalls registered by module_init()/module_exit() constructors. */
+int swiommu_glue_run_initcalls(void);
+void swiommu_glue_run_exitcalls(void);
+unsigned int swiommu_glue_initcall_count(void);
+
+/* memfd_create(2), which Swift's Glibc module does not show. Returns the fd or -errno. */
+int swiommu_glue_memfd_create(const char *name);
+
+/* The allocation site the caller's alloc_hooks() recorded, or NULL. */
+const struct swiommu_alloc_site *swiommu_glue_alloc_site(void);
+const char *swiommu_glue_site_file(const struct swiommu_alloc_site *site);
+const char *swiommu_glue_site_func(const struct swiommu_alloc_site *site);
+int swiommu_glue_site_line(const struct swiommu_alloc_site *site);
+
+/* Offset of the library's list node in struct page (Swift key paths cannot reach into it). */
+static inline size_t swiommu_glue_page_node_offset(void)
+{
+	return offsetof(struct page, swiommu.node);
+}
+
+/* &platform_bus_type (Swift would take the address of a copy). */
+static inline const struct bus_type *swiommu_glue_platform_bus(void)
+{
+	return &platform_bus_type;
+}
+
+/*
+ * DMA masks of a new platform device, as the kernel sets them: platform_device_alloc() points dma_mask at
+ * platform_dma_mask (setup_pdev_dma_masks), a device tree device points it at coherent_dma_mask
+ * (of_platform_device_create_pdata). Both start at 32 bits.
+ */
+static inline void swiommu_glue_setup_pdev_dma(struct platform_device *pdev, bool of_device)
+{
+	pdev->platform_dma_mask = 0xffffffffull;
+	pdev->dev.coherent_dma_mask = 0xffffffffull;
+	pdev->dev.dma_mask = of_device ? &pdev->dev.coherent_dma_mask : &pdev->platform_dma_mask;
+	pdev->dev.dma_parms = &pdev->dma_parms;
+	pdev->dev.dma_pools.next = &pdev->dev.dma_pools;
+	pdev->dev.dma_pools.prev = &pdev->dev.dma_pools;
+}
+
+static inline struct fwnode_handle *swiommu_glue_of_fwnode(struct device_node *np)
+{
+	return &np->fwnode;
+}
+
+static inline int swiommu_glue_atomic_add_int(int *p, int v)
+{
+	return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST);
+}
+
+static inline long swiommu_glue_atomic_load_long(const long *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void swiommu_glue_atomic_store_long(long *p, long v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static inline long swiommu_glue_atomic_sub_long(long *p, long v)
+{
+	return __atomic_sub_fetch(p, v, __ATOMIC_RELAXED);
+}
+
+#endif /* _SWIOMMU_GLUE_H */

@@ -1,0 +1,76 @@
+// swiommu's per-device state, hung off `struct device::swiommu`: managed resources (devres), the
+// matched table entry, and what the library allocated for the device.
+import Glibc
+import CKernel
+import SwiommuBase
+
+public typealias Device = CKernel.device
+public typealias PlatformDevice = CKernel.platform_device
+public typealias PlatformDriver = CKernel.platform_driver
+
+/// One managed resource, released at unbind in reverse order. Kernel: drivers/base/devres.c.
+enum Devres {
+    case memory(UnsafeMutableRawPointer)
+    case action(@convention(c) (UnsafeMutableRawPointer?) -> Void, UnsafeMutableRawPointer?)
+}
+
+public final class DeviceState {
+    /// Managed resources, oldest first.
+    var devres: [Devres] = []
+    /// The of_match_table entry the bound driver matched.
+    public var matchedEntry: UnsafePointer<of_device_id>?
+    /// Whether the device sits on the deferred-probe list.
+    var deferred = false
+    /// Memory the library allocated for this device (names, resources, platform data), freed with it.
+    var owned: [UnsafeMutableRawPointer] = []
+    /// True for devices made by platform_device_alloc(): their memory goes at the last put_device().
+    var allocatedByAPI = false
+    /// The reason of the last -EPROBE_DEFER, for the "deferred probe pending" message.
+    var deferReason = ""
+
+    init() {}
+
+    /// The state of a device, creating it on first use.
+    public static func of(_ dev: UnsafeMutablePointer<Device>) -> DeviceState {
+        if let raw = dev.pointee.swiommu {
+            return Unmanaged<DeviceState>.fromOpaque(UnsafeRawPointer(raw)).takeUnretainedValue()
+        }
+        let s = DeviceState()
+        dev.pointee.swiommu = OpaquePointer(Unmanaged.passRetained(s).toOpaque())
+        return s
+    }
+
+    /// Detach and release the state of a device that goes away.
+    static func drop(_ dev: UnsafeMutablePointer<Device>) {
+        guard let raw = dev.pointee.swiommu else { return }
+        let s = Unmanaged<DeviceState>.fromOpaque(UnsafeRawPointer(raw))
+        for p in s.takeUnretainedValue().owned { free(p) }
+        s.release()
+        dev.pointee.swiommu = nil
+    }
+
+    /// A C string that lives as long as the device.
+    func keep(_ s: String) -> UnsafeMutablePointer<CChar> {
+        let p = strdup(s)!
+        owned.append(UnsafeMutableRawPointer(p))
+        return p
+    }
+}
+
+/// Offsets of embedded structs, for container_of in both directions.
+private let deviceOffset = MemoryLayout<PlatformDevice>.offset(of: \PlatformDevice.dev)!
+
+extension UnsafeMutablePointer where Pointee == PlatformDevice {
+    /// `&pdev->dev`.
+    @inlinable public var device: UnsafeMutablePointer<Device> {
+        (UnsafeMutableRawPointer(self) + MemoryLayout<PlatformDevice>.offset(of: \PlatformDevice.dev)!)
+            .assumingMemoryBound(to: Device.self)
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Device {
+    /// `to_platform_device(dev)`.
+    public var platformDevice: UnsafeMutablePointer<PlatformDevice> {
+        (UnsafeMutableRawPointer(self) - deviceOffset).assumingMemoryBound(to: PlatformDevice.self)
+    }
+}

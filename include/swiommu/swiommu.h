@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* swiommu: everything the kernel does not have, in one include. */
+#ifndef _SWIOMMU_SWIOMMU_H
+#define _SWIOMMU_SWIOMMU_H
+
+#include <swiommu/machine.h>
+#include <swiommu/log.h>
+#include <swiommu/memory.h>
+#include <swiommu/fault_inject.h>
+#include <swiommu/alloc_tag.h>
+
+#endif /* _SWIOMMU_SWIOMMU_H */
