@@ -39,7 +39,7 @@ ctest: build
 	ctest --test-dir $(BUILD) --output-on-failure -V
 
 swift-test: deps
-	swift test
+	swift test --no-parallel
 
 bench: build
 	$(BUILD)/swiommu_bench $(ARGS)

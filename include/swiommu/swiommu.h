@@ -8,5 +8,6 @@
 #include <swiommu/memory.h>
 #include <swiommu/fault_inject.h>
 #include <swiommu/alloc_tag.h>
+#include <swiommu/layout.h>
 
 #endif /* _SWIOMMU_SWIOMMU_H */
