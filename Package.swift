@@ -8,6 +8,8 @@ let lean: [SwiftSetting] = [
     .unsafeFlags([
         "-Xfrontend", "-disable-implicit-concurrency-module-import",
         "-Xfrontend", "-disable-implicit-string-processing-module-import",
+        // Hot paths touch class-owned state on every call; static exclusivity checking stays on.
+        "-enforce-exclusivity=unchecked",
     ]),
 ]
 

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <linux/errno.h>
 #include <linux/mm.h>
 #include <linux/device.h>
 #include <linux/platform_device.h>

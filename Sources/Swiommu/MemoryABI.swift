@@ -9,8 +9,9 @@ import SwiommuPlatform
 
 @c(alloc_pages_noprof)
 public func abiAllocPages(_ gfp: gfp_t, _ order: CUnsignedInt) -> UnsafeMutablePointer<page>? {
-    guard let m = machine("alloc_pages") else { return nil }
-    return m.memory.allocatePages(order: Int(order), gfp: GFP(rawValue: gfp), site: currentSite)
+    withMachine("alloc_pages", nil) {
+        $0.memory.allocatePages(order: Int(order), gfp: GFP(rawValue: gfp), site: currentSite)
+    }
 }
 
 @c(get_free_pages_noprof)
@@ -22,8 +23,8 @@ public func abiGetFreePages(_ gfp: gfp_t, _ order: CUnsignedInt) -> CUnsignedLon
 
 @c(__free_pages)
 public func abiFreePages(_ p: UnsafeMutablePointer<page>?, _ order: CUnsignedInt) {
-    guard let p, let m = machine("__free_pages") else { return }
-    m.memory.freePages(p, order: Int(order))
+    guard let p else { return }
+    withMachine("__free_pages", ()) { $0.memory.freePages(p, order: Int(order)) }
 }
 
 @c(free_pages)
@@ -62,22 +63,26 @@ public func abiPageToPfn(_ p: UnsafePointer<page>?) -> CUnsignedLong {
 
 @c(page_to_phys)
 public func abiPageToPhys(_ p: UnsafePointer<page>?) -> phys_addr_t {
-    guard let p, let m = machine("page_to_phys") else { return 0 }
-    guard let pa = m.memory.physical.physicalAddress(of: p) else {
-        Kernel.warn("page_to_phys(\(Kernel.hex(UInt(bitPattern: p)))): not a struct page of simulated RAM")
-        return 0
+    guard let p else { return 0 }
+    return withMachine("page_to_phys", 0) { m in
+        guard let pa = m.memory.physical.physicalAddress(of: p) else {
+            Kernel.warn("page_to_phys(\(Kernel.hex(UInt(bitPattern: p)))): not a struct page of simulated RAM")
+            return 0
+        }
+        return pa.rawValue
     }
-    return pa.rawValue
 }
 
 @c(page_address)
 public func abiPageAddress(_ p: UnsafePointer<page>?) -> UnsafeMutableRawPointer? {
-    guard let p, let m = machine("page_address") else { return nil }
-    guard let v = m.memory.physical.virtualAddress(of: p) else {
-        Kernel.warn("page_address(\(Kernel.hex(UInt(bitPattern: p)))): not a struct page of simulated RAM")
-        return nil
+    guard let p else { return nil }
+    return withMachine("page_address", nil) { m in
+        guard let v = m.memory.physical.virtualAddress(of: p) else {
+            Kernel.warn("page_address(\(Kernel.hex(UInt(bitPattern: p)))): not a struct page of simulated RAM")
+            return nil
+        }
+        return v
     }
-    return v
 }
 
 @c(virt_to_page)
@@ -99,31 +104,33 @@ public func abiVirtAddrValid(_ addr: UnsafeRawPointer?) -> Bool {
 
 @c(swiommu_virt_to_phys)
 public func abiVirtToPhys(_ addr: UnsafeRawPointer?) -> phys_addr_t {
-    guard let addr, let m = machine("virt_to_phys") else { return 0 }
-    guard let pa = m.memory.physical.physicalAddress(ofVirtual: addr) else {
-        let hint = m.memory.isVmallocAddress(addr) ? " (a vmalloc address: use vmalloc_to_page())" : ""
-        Kernel.warn("virt_to_phys used for non-linear address: \(Kernel.hex(UInt(bitPattern: addr)))\(hint)")
-        return 0
+    guard let addr else { return 0 }
+    return withMachine("virt_to_phys", 0) { m in
+        guard let pa = m.memory.physical.physicalAddress(ofVirtual: addr) else {
+            let hint = m.memory.isVmallocAddress(addr) ? " (a vmalloc address: use vmalloc_to_page())" : ""
+            Kernel.warn("virt_to_phys used for non-linear address: \(Kernel.hex(UInt(bitPattern: addr)))\(hint)")
+            return 0
+        }
+        return pa.rawValue
     }
-    return pa.rawValue
 }
 
 @c(phys_to_virt)
 public func abiPhysToVirt(_ address: phys_addr_t) -> UnsafeMutableRawPointer? {
-    guard let m = machine("phys_to_virt") else { return nil }
-    guard let v = m.memory.physical.virtualAddress(of: PhysicalAddress(address)) else {
-        Kernel.warn("phys_to_virt(\(Kernel.hex(address))): address outside simulated RAM")
-        return nil
+    withMachine("phys_to_virt", nil) { m in
+        guard let v = m.memory.physical.virtualAddress(of: PhysicalAddress(address)) else {
+            Kernel.warn("phys_to_virt(\(Kernel.hex(address))): address outside simulated RAM")
+            return nil
+        }
+        return v
     }
-    return v
 }
 
 // MARK: kmalloc
 
 @c(kmalloc_noprof)
 public func abiKmalloc(_ size: size_t, _ flags: gfp_t) -> UnsafeMutableRawPointer? {
-    guard let m = machine("kmalloc") else { return nil }
-    return m.memory.kmalloc(size: size, gfp: GFP(rawValue: flags), site: currentSite)
+    withMachine("kmalloc", nil) { $0.memory.kmalloc(size: size, gfp: GFP(rawValue: flags), site: currentSite) }
 }
 
 @c(krealloc_noprof)
@@ -135,8 +142,7 @@ public func abiKrealloc(_ p: UnsafeRawPointer?, _ newSize: size_t, _ flags: gfp_
 @c(kfree)
 public func abiKfree(_ p: UnsafeRawPointer?) {
     guard let p, UInt(bitPattern: p) > 16 else { return }
-    guard let m = machine("kfree") else { return }
-    m.memory.kfree(p)
+    withMachine("kfree", ()) { $0.memory.kfree(p) }
 }
 
 @c(ksize)

@@ -13,6 +13,14 @@ func machine(_ caller: StaticString) -> Machine? {
     return nil
 }
 
+/// Run `body` with the machine without reference counting; `fallback` (and a WARN) when it is down.
+@inline(__always)
+func withMachine<R>(_ caller: StaticString, _ fallback: R, _ body: (Machine) -> R) -> R {
+    if let r = Machine.withCurrent(body) { return r }
+    notBooted(caller)
+    return fallback
+}
+
 @inline(never)
 func notBooted(_ caller: StaticString) {
     Kernel.warn("\(caller) called while the machine is down: call swiommu_init() first")

@@ -20,24 +20,16 @@ public enum FaultPoint: Int, CaseIterable, Sendable {
     }
 }
 
-/// The armed countdowns, one per point; a disarmed point costs one relaxed load per call.
+/// The armed countdowns live in the C glue, one per point; a disarmed point costs one relaxed load.
 public enum FaultInjection {
-    nonisolated(unsafe) private static let countdowns: UnsafeMutablePointer<Int> = {
-        let p = UnsafeMutablePointer<Int>.allocate(capacity: FaultPoint.allCases.count)
-        p.initialize(repeating: 0, count: FaultPoint.allCases.count)
-        return p
-    }()
-
     /// Make the `nth` call from now at `point` fail (1: the next one); 0 disarms.
     public static func failNth(_ point: FaultPoint, _ nth: Int) {
-        swiommu_glue_atomic_store_long(countdowns + point.rawValue, nth)
+        swiommu_glue_fault_arm(Int32(point.rawValue), nth)
     }
 
     /// Called by the point on every call: true when this call must fail.
-    public static func shouldFail(_ point: FaultPoint) -> Bool {
-        let c = countdowns + point.rawValue
-        guard swiommu_glue_atomic_load_long(c) > 0 else { return false }
-        return swiommu_glue_atomic_sub_long(c, 1) == 0
+    @inline(__always) public static func shouldFail(_ point: FaultPoint) -> Bool {
+        swiommu_glue_fault_should_fail(Int32(point.rawValue))
     }
 
     /// Disarm every point (at boot).

@@ -23,9 +23,8 @@ struct Slab {
     var nextFree: UnsafeMutablePointer<Int32>
 }
 
-/// A kmalloc cache ("kmalloc-64", "dma-kmalloc-64").
+/// A kmalloc cache ("kmalloc-64", "dma-kmalloc-64"); its name is `SlabAllocator.names[index]`.
 struct SlabCache {
-    let name: String
     let objectSize: Int
     let slabOrder: Int
     let objectsPerSlab: Int
@@ -39,7 +38,11 @@ struct SlabCache {
 
 struct SlabAllocator {
     /// Size classes: 8, 16, 32, 64, 96, 128, 192, 256 ... 2 * PAGE_SIZE, then the same for __GFP_DMA.
-    var caches: [SlabCache]
+    /// Plain memory, so the hot path pays no reference counting or copy-on-write checks.
+    let caches: UnsafeMutablePointer<SlabCache>
+    let cacheCount: Int
+    /// Cache names, for messages only.
+    let names: [String]
     let classCount: Int
     let maxCacheSize: Int
 
@@ -52,18 +55,23 @@ struct SlabAllocator {
         }
         maxCacheSize = 2 * geometry.size
         classCount = sizes.count
-        caches = []
+        var list: [SlabCache] = []
+        var names: [String] = []
         for low in [false, true] {
             for size in sizes {
                 let label = size < 1024 ? "\(size)" : "\(size / 1024)k"
                 // At least 8 objects per slab, and at most an order-3 block, as SLUB's calculate_order aims.
                 var order = 0
                 while (geometry.size << order) < size * 8 && order < 3 { order += 1 }
-                caches.append(SlabCache(name: (low ? "dma-kmalloc-" : "kmalloc-") + label, objectSize: size,
-                                        slabOrder: order, objectsPerSlab: (geometry.size << order) / size,
-                                        lowMemory: low))
+                names.append((low ? "dma-kmalloc-" : "kmalloc-") + label)
+                list.append(SlabCache(objectSize: size, slabOrder: order,
+                                      objectsPerSlab: (geometry.size << order) / size, lowMemory: low))
             }
         }
+        self.names = names
+        cacheCount = list.count
+        caches = .allocate(capacity: list.count)
+        caches.initialize(from: list, count: list.count)
     }
 
     /// Kernel: kmalloc_index() (with size_index[] for the 96 and 192 byte classes).
@@ -85,7 +93,7 @@ struct SlabAllocator {
     }
 
     func destroy() {
-        for c in caches {
+        for c in UnsafeBufferPointer(start: caches, count: cacheCount) {
             for var list in [c.partial, c.full] {
                 while let s = list {
                     list = s.pointee.next
@@ -93,6 +101,7 @@ struct SlabAllocator {
                 }
             }
         }
+        caches.deallocate()
     }
 
     static func freeSlabRecord(_ s: UnsafeMutablePointer<Slab>) {
@@ -222,13 +231,15 @@ extension SimulatedMemory {
             let offset = p - UnsafeRawPointer(s.pointee.base)
             let idx = offset / c.objectSize
             guard offset % c.objectSize == 0, idx < c.objectsPerSlab else {
-                Kernel.log(.error, "BUG \(c.name) (Not tainted): Invalid object pointer \(Kernel.hex(UInt(bitPattern: p)))")
-                Kernel.warn("\(caller): invalid object pointer \(Kernel.hex(UInt(bitPattern: p))) in \(c.name)")
+                let name = slabs.names[s.pointee.cache]
+                Kernel.log(.error, "BUG \(name) (Not tainted): Invalid object pointer \(Kernel.hex(UInt(bitPattern: p)))")
+                Kernel.warn("\(caller): invalid object pointer \(Kernel.hex(UInt(bitPattern: p))) in \(name)")
                 return nil
             }
             guard s.pointee.sizes[idx] != 0 else {
-                Kernel.log(.error, "BUG \(c.name) (Not tainted): Object already free")
-                Kernel.warn("\(caller): double free of \(Kernel.hex(UInt(bitPattern: p))) in \(c.name)")
+                let name = slabs.names[s.pointee.cache]
+                Kernel.log(.error, "BUG \(name) (Not tainted): Object already free")
+                Kernel.warn("\(caller): double free of \(Kernel.hex(UInt(bitPattern: p))) in \(name)")
                 return nil
             }
             return .slab(s, index: idx)
@@ -353,11 +364,12 @@ extension SimulatedMemory {
 
     /// Visit every live kmalloc object: address, requested size, cache name, site.
     func forEachLiveObjectLocked(_ body: (UnsafeRawPointer, Int, String, AllocationSite?) -> Void) {
-        for c in slabs.caches {
+        for ci in 0..<slabs.cacheCount {
+            let c = slabs.caches[ci]
             for var list in [c.partial, c.full] {
                 while let s = list {
                     for i in 0..<c.objectsPerSlab where s.pointee.sizes[i] != 0 {
-                        body(s.pointee.base + i * c.objectSize, Int(s.pointee.sizes[i]), c.name, s.pointee.sites[i])
+                        body(s.pointee.base + i * c.objectSize, Int(s.pointee.sizes[i]), slabs.names[ci], s.pointee.sites[i])
                     }
                     list = s.pointee.next
                 }

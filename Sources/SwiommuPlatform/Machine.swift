@@ -7,8 +7,19 @@ import SwiommuBase
 import SwiommuMemory
 
 public final class Machine: @unchecked Sendable {
-    /// The machine that is up, if any. Set and cleared by boot/shutdown only.
-    nonisolated(unsafe) public static var current: Machine?
+    /// The machine that is up, held as one retained reference: boot sets it, shutdown releases it.
+    @usableFromInline nonisolated(unsafe) static var up: Unmanaged<Machine>?
+
+    /// The machine that is up, if any.
+    public static var current: Machine? { up?.takeUnretainedValue() }
+
+    /// Run `body` with the machine that is up, without reference counting (the hot paths' way in).
+    /// Nil when the machine is down.
+    @inlinable @inline(__always)
+    public static func withCurrent<R>(_ body: (Machine) throws -> R) rethrows -> R? {
+        guard let m = up else { return nil }
+        return try m._withUnsafeGuaranteedRef(body)
+    }
 
     public let memory: SimulatedMemory
     public let tree: DeviceTree
@@ -45,7 +56,7 @@ public final class Machine: @unchecked Sendable {
         let tree = DeviceTree()
         BuiltinBoard.build(into: tree, ram: ram)
         let machine = Machine(memory: memory, tree: tree, boardName: BuiltinBoard.model)
-        current = machine
+        up = Unmanaged.passRetained(machine)
         Kernel.log(.info, "swiommu: booting \(machine.boardName), \(geometry.size >> 10)K pages")
         machine.populate()
         swiommu_glue_run_initcalls()
@@ -62,7 +73,8 @@ public final class Machine: @unchecked Sendable {
         drivers.unregisterAllDrivers()
         drivers.destroyAllDevices()
         let leaks = memory.reportLeaks(print: true)
-        Machine.current = nil
+        Machine.up?.release()
+        Machine.up = nil
         return leaks
     }
 

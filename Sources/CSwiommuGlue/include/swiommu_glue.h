@@ -70,6 +70,25 @@ static inline int swiommu_glue_atomic_add_int(int *p, int v)
 	return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST);
 }
 
+/* Fault-injection countdowns, one per point (SwiommuBase.FaultPoint); 0 is disarmed. */
+#define SWIOMMU_FAULT_POINTS 16
+extern long swiommu_glue_fault_countdown[SWIOMMU_FAULT_POINTS];
+
+/* True when this call at @point must fail: the armed countdown reached zero. */
+static inline bool swiommu_glue_fault_should_fail(int point)
+{
+	long *c = &swiommu_glue_fault_countdown[point];
+
+	if (__builtin_expect(__atomic_load_n(c, __ATOMIC_RELAXED) <= 0, 1))
+		return false;
+	return __atomic_sub_fetch(c, 1, __ATOMIC_RELAXED) == 0;
+}
+
+static inline void swiommu_glue_fault_arm(int point, long nth)
+{
+	__atomic_store_n(&swiommu_glue_fault_countdown[point], nth, __ATOMIC_RELAXED);
+}
+
 static inline long swiommu_glue_atomic_load_long(const long *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
