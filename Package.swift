@@ -41,14 +41,19 @@ let package = Package(
         .target(name: "SwiommuBase", dependencies: ["CKernel", "CSwiommuGlue"], swiftSettings: lean),
         .target(name: "SwiommuMemory", dependencies: ["SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
         .target(name: "SwiommuPlatform", dependencies: ["SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
+        .target(name: "SwiommuIOVA", dependencies: ["SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
+        .target(name: "SwiommuPageTable", dependencies: ["SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
         // The ABI layer: @c exports with kernel names; converts and dispatches only.
-        .target(name: "Swiommu", dependencies: ["SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean + abiHeader),
+        .target(name: "Swiommu", dependencies: ["SwiommuPlatform", "SwiommuPageTable", "SwiommuIOVA", "SwiommuMemory", "SwiommuBase",
+                                                "CKernel", "CSwiommuGlue"], swiftSettings: lean + abiHeader),
         .executableTarget(name: "SwiommuCLI", dependencies: [
             "Swiommu", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SwiommuBaseTests", dependencies: ["SwiommuBase"]),
         .testTarget(name: "SwiommuMemoryTests", dependencies: ["SwiommuMemory", "SwiommuBase"]),
+        .testTarget(name: "SwiommuIOVATests", dependencies: ["SwiommuIOVA", "SwiommuBase"]),
+        .testTarget(name: "SwiommuPageTableTests", dependencies: ["SwiommuPageTable", "SwiommuMemory", "SwiommuBase", "CKernel"]),
         .testTarget(name: "SwiommuPlatformTests", dependencies: ["SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel"]),
         .testTarget(name: "SwiommuTests", dependencies: ["Swiommu", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel"]),
     ]

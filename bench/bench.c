@@ -1,26 +1,46 @@
 // SPDX-License-Identifier: MIT
-// make bench: the library's hot paths timed through its C ABI, as users call it. Each figure is the median
-// of several runs; targets come from the issues. `--json` prints the table as JSON.
+// make bench: the library's hot paths timed through its C ABI, as users call it. Each area's suite (bench_*.c)
+// reports figures; this prints them as one table: figure, median of several runs, unit, target, verdict.
+// `--json` prints the table as JSON. Benchmarks run with the log console quiet.
 #define _GNU_SOURCE
-#include <linux/slab.h>
-#include <linux/mm.h>
-#include <linux/vmalloc.h>
 #include <swiommu/swiommu.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "bench.h"
 
-#define RUNS 7
+#define RUNS		7
+#define MAX_FIGURES	128
 
 struct figure {
+	const char *suite;
 	const char *name;
 	double value;
 	const char *unit;
-	double target;	/* 0: no target yet */
+	double target;
+	bool higher_is_better;
 };
 
-static double now_ns(void)
+static struct figure figures[MAX_FIGURES];
+static int nfigures;
+static struct bench_suite *suites, **suites_tail = &suites;
+static const char *current_suite = "";
+void *volatile bench_sink;
+
+void bench_register(struct bench_suite *suite)
+{
+	*suites_tail = suite;
+	suites_tail = &suite->next;
+}
+
+void bench_report(const char *name, double value, const char *unit, double target, bool higher_is_better)
+{
+	if (nfigures < MAX_FIGURES)
+		figures[nfigures++] = (struct figure){ current_suite, name, value, unit, target, higher_is_better };
+}
+
+double bench_now_ns(void)
 {
 	struct timespec ts;
 
@@ -35,101 +55,41 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The median over RUNS runs of fn(iterations), in ns per iteration. */
-static double median_ns(void (*fn)(long), long iterations)
+double bench_median_ns(void (*fn)(long), long iterations)
 {
 	double t[RUNS];
 
-	fn(iterations / 10);	/* warm up */
+	fn(iterations / 10 + 1);
 	for (int r = 0; r < RUNS; r++) {
-		double start = now_ns();
+		double start = bench_now_ns();
 
 		fn(iterations);
-		t[r] = (now_ns() - start) / (double)iterations;
+		t[r] = (bench_now_ns() - start) / (double)iterations;
 	}
 	qsort(t, RUNS, sizeof(t[0]), cmp_double);
 	return t[RUNS / 2];
 }
 
-static void *volatile sink;
-
-static void kmalloc_kfree_64(long n)
+static const char *verdict(const struct figure *f)
 {
-	for (long i = 0; i < n; i++) {
-		void *p = kmalloc(64, GFP_KERNEL);
-
-		sink = p;
-		kfree(p);
-	}
-}
-
-static void kmalloc_kfree_4k(long n)
-{
-	for (long i = 0; i < n; i++) {
-		void *p = kmalloc(4096, GFP_KERNEL);
-
-		sink = p;
-		kfree(p);
-	}
-}
-
-static void alloc_free_page(long n)
-{
-	for (long i = 0; i < n; i++) {
-		struct page *p = alloc_pages(GFP_KERNEL, 0);
-
-		sink = p;
-		__free_pages(p, 0);
-	}
-}
-
-static void alloc_free_order4(long n)
-{
-	for (long i = 0; i < n; i++) {
-		struct page *p = alloc_pages(GFP_KERNEL, 4);
-
-		sink = p;
-		__free_pages(p, 4);
-	}
-}
-
-static void virt_phys_round_trip(long n)
-{
-	void *p = kmalloc(64, GFP_KERNEL);
-
-	for (long i = 0; i < n; i++)
-		sink = phys_to_virt(virt_to_phys(p));
-	kfree(p);
-}
-
-static void vmalloc_vfree_64k(long n)
-{
-	for (long i = 0; i < n; i++) {
-		void *p = vmalloc(64 * 1024);
-
-		sink = p;
-		vfree(p);
-	}
+	if (f->target <= 0)
+		return "-";
+	return (f->higher_is_better ? f->value >= f->target : f->value <= f->target) ? "ok" : "MISSED";
 }
 
 int main(int argc, char **argv)
 {
-	int json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
 
+	swiommu_log_set_console_level(0);
 	if (swiommu_init(NULL)) {
 		fprintf(stderr, "swiommu_init failed\n");
 		return 1;
 	}
-	struct figure figures[] = {
-		{ "kmalloc(64) + kfree", median_ns(kmalloc_kfree_64, 2000000), "ns/pair", 0 },
-		{ "kmalloc(4096) + kfree", median_ns(kmalloc_kfree_4k, 2000000), "ns/pair", 0 },
-		{ "alloc_pages(order 0) + __free_pages", median_ns(alloc_free_page, 2000000), "ns/pair", 0 },
-		{ "alloc_pages(order 4) + __free_pages", median_ns(alloc_free_order4, 1000000), "ns/pair", 0 },
-		{ "virt_to_phys + phys_to_virt", median_ns(virt_phys_round_trip, 5000000), "ns/pair", 0 },
-		{ "vmalloc(64 KiB) + vfree", median_ns(vmalloc_vfree_64k, 20000), "ns/pair", 0 },
-	};
-	size_t n = sizeof(figures) / sizeof(figures[0]);
-
+	for (struct bench_suite *s = suites; s; s = s->next) {
+		current_suite = s->name;
+		s->run();
+	}
 	long leaks = swiommu_mem_check_leaks(true);
 
 	swiommu_exit();
@@ -139,25 +99,27 @@ int main(int argc, char **argv)
 	}
 	if (json) {
 		printf("[\n");
-		for (size_t i = 0; i < n; i++)
-		{
+		for (int i = 0; i < nfigures; i++) {
+			const struct figure *f = &figures[i];
 			char target[32] = "null";
 
-			if (figures[i].target > 0)
-				snprintf(target, sizeof(target), "%.1f", figures[i].target);
-			printf("  {\"figure\": \"%s\", \"median\": %.1f, \"unit\": \"%s\", \"target\": %s}%s\n",
-			       figures[i].name, figures[i].value, figures[i].unit, target, i + 1 < n ? "," : "");
+			if (f->target > 0)
+				snprintf(target, sizeof(target), "%.1f", f->target);
+			printf("  {\"suite\": \"%s\", \"figure\": \"%s\", \"median\": %.2f, \"unit\": \"%s\", "
+			       "\"target\": %s, \"verdict\": \"%s\"}%s\n", f->suite, f->name, f->value, f->unit,
+			       target, verdict(f), i + 1 < nfigures ? "," : "");
 		}
 		printf("]\n");
-	} else {
-		printf("%-42s %12s  %-8s %s\n", "figure", "median", "unit", "target");
-		for (size_t i = 0; i < n; i++) {
-			char target[32] = "-";
+		return 0;
+	}
+	printf("%-8s %-52s %12s  %-8s %10s  %s\n", "suite", "figure", "median", "unit", "target", "verdict");
+	for (int i = 0; i < nfigures; i++) {
+		const struct figure *f = &figures[i];
+		char target[32] = "-";
 
-			if (figures[i].target > 0)
-				snprintf(target, sizeof(target), "<= %.0f", figures[i].target);
-			printf("%-42s %12.1f  %-8s %s\n", figures[i].name, figures[i].value, figures[i].unit, target);
-		}
+		if (f->target > 0)
+			snprintf(target, sizeof(target), "%s %.0f", f->higher_is_better ? ">=" : "<=", f->target);
+		printf("%-8s %-52s %12.1f  %-8s %10s  %s\n", f->suite, f->name, f->value, f->unit, target, verdict(f));
 	}
 	return 0;
 }

@@ -1,0 +1,1 @@
+// The IOVA allocator layer (issue 4). Kernel: drivers/iommu/iova.c.
