@@ -3,7 +3,7 @@ PACKAGES := cmake ninja-build libcmocka-dev pkg-config libfdt-dev device-tree-co
 BUILD    := build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test ctest swift-test bench install clean
+.PHONY: all deps build demo test ctest swift-test bench install clean board
 
 all: build
 
@@ -46,6 +46,10 @@ bench: build
 
 install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+
+# Rebuild the default board built into the library after editing examples/boards/default.dts.
+board: deps
+	tools/embed-board.sh
 
 clean:
 	rm -rf $(BUILD) .build

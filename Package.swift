@@ -35,12 +35,15 @@ let package = Package(
     targets: [
         // The public C headers (include/linux kernel-shaped, include/swiommu ours), as a Clang module.
         .target(name: "CKernel", path: "include", publicHeadersPath: "."),
+        // libfdt, from Debian's libfdt-dev.
+        .systemLibrary(name: "CLibFDT", path: "Sources/CLibFDT"),
         // C glue: what Swift cannot write (variadic printk, WARN records, initcalls, syscalls).
         .target(name: "CSwiommuGlue", dependencies: ["CKernel"]),
         // Layers, bottom up. Each imports only the layers below it.
         .target(name: "SwiommuBase", dependencies: ["CKernel", "CSwiommuGlue"], swiftSettings: lean),
         .target(name: "SwiommuMemory", dependencies: ["SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
-        .target(name: "SwiommuPlatform", dependencies: ["SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
+        .target(name: "SwiommuPlatform", dependencies: ["SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue", "CLibFDT"],
+                swiftSettings: lean),
         .target(name: "SwiommuIOVA", dependencies: ["SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
         .target(name: "SwiommuPageTable", dependencies: ["SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
         // The ABI layer: @c exports with kernel names; converts and dispatches only.

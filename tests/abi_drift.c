@@ -30,6 +30,7 @@
 #include <linux/of_platform.h>
 #include <linux/mod_devicetable.h>
 #include <linux/ioport.h>
+#include <linux/pci.h>
 #include <swiommu/swiommu.h>
 #undef swiommu_init
 #include "swiommu-Swift.h"

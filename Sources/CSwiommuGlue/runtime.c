@@ -20,6 +20,11 @@ const struct bus_type platform_bus_type = {
 	.name = "platform",
 };
 
+/* PCI-like devices (children of a host bridge node) sit on this bus, so dev_is_pci() is true. */
+const struct bus_type pci_bus_type = {
+	.name = "pci",
+};
+
 #define MAX_INITCALLS 256
 
 struct initcall {

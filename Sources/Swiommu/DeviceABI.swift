@@ -102,10 +102,8 @@ public func abiPlatformGetResource(_ pdev: UnsafeMutablePointer<platform_device>
 
 @c(platform_get_irq_optional)
 public func abiPlatformGetIrqOptional(_ pdev: UnsafeMutablePointer<platform_device>?, _ num: CUnsignedInt) -> CInt {
-    guard let r = abiPlatformGetResource(pdev, CUnsignedInt(IORESOURCE_IRQ), num) else {
-        return Errno.noDeviceOrAddress.negated
-    }
-    return CInt(r.pointee.start)
+    guard let pdev, !isNullOrError(pdev) else { return Errno.noDeviceOrAddress.negated }
+    return withMachine("platform_get_irq", Errno.noDevice.negated) { $0.drivers.interrupt(pdev, index: Int(num)) }
 }
 
 @c(platform_get_irq)
@@ -122,7 +120,7 @@ public func abiPlatformGetIrq(_ pdev: UnsafeMutablePointer<platform_device>?, _ 
 @c(platform_irq_count)
 public func abiPlatformIrqCount(_ pdev: UnsafeMutablePointer<platform_device>?) -> CInt {
     var n: CUnsignedInt = 0
-    while abiPlatformGetResource(pdev, CUnsignedInt(IORESOURCE_IRQ), n) != nil { n += 1 }
+    while abiPlatformGetIrqOptional(pdev, n) > 0 { n += 1 }
     return CInt(n)
 }
 

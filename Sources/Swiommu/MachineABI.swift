@@ -17,8 +17,19 @@ public func abiInitPageShift(_ board: UnsafePointer<CChar>?, _ pageShift: CUnsig
         Kernel.log(.error, "swiommu: swiommu_init: unsupported PAGE_SHIFT \(pageShift) (12, 14 or 16)")
         return Errno.invalid.negated
     }
+    if Machine.current != nil {
+        Kernel.log(.error, "swiommu: swiommu_init: the machine is already up; call swiommu_exit() first")
+        return Errno.busy.negated
+    }
+    let loaded: Board
+    do throws(BoardError) {
+        if let board { loaded = try Board.load(path: String(cString: board)) } else { loaded = try Board.defaultBoard() }
+    } catch {
+        Kernel.log(.error, "swiommu: \(error)")
+        return error.errno.negated
+    }
     do {
-        try Machine.boot(board: board.map { String(cString: $0) }, geometry: geometry)
+        try Machine.boot(board: loaded, geometry: geometry)
         return 0
     } catch {
         return error.negated

@@ -58,7 +58,7 @@ public func abiOfGetProperty(_ np: UnsafePointer<device_node>?, _ name: UnsafePo
 private func propertyValue(_ np: UnsafePointer<device_node>?, _ name: UnsafePointer<CChar>?,
                            bytes: Int) -> Result<UnsafeRawPointer, Errno> {
     guard let prop = abiOfFindProperty(np, name, nil) else { return .failure(.invalid) }
-    guard let v = prop.pointee.value, prop.pointee.length > 0 else { return .failure(.noData) }
+    guard let v = prop.pointee.value else { return .failure(.noData) }
     guard Int(prop.pointee.length) >= bytes else { return .failure(.overflow) }
     return .success(UnsafeRawPointer(v))
 }

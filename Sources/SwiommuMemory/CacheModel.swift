@@ -1,6 +1,10 @@
 // The CPU cache model for non-coherent DMA. Each page has the CPU's view (the memfd, what C code reads and
-// writes) and, once a non-coherent device has been involved, memory's view (a host copy). Cache
-// maintenance moves whole lines between them, as arm64's dcache_clean_poc and dcache_inval_poc do.
+// writes) and memory's view (a host copy, made when first needed). Cache maintenance moves whole lines
+// between them, as arm64's dcache_clean_poc and dcache_inval_poc do.
+//
+// The model is pessimistic, as a tool that finds missed maintenance must be: memory holds only what cache
+// maintenance (or a device) wrote there. A line the CPU wrote and never cleaned is not in memory, however
+// long ago it was written, so a non-coherent device reads zeros there (RAM's contents are unknown).
 import Glibc
 import CKernel
 import SwiommuBase
@@ -14,12 +18,12 @@ public enum CacheMaintenance: Sendable {
 }
 
 extension SimulatedMemory {
-    /// Memory's view of a page, created as a copy of the CPU's view (its lines assumed clean) when needed.
+    /// Memory's view of a page, created zeroed (nothing was written back yet) when first needed.
     private func memoryView(of p: UnsafeMutablePointer<PageFrame>, create: Bool) -> UnsafeMutableRawPointer? {
         if let v = p.pointee.swiommu.memview { return v }
         guard create else { return nil }
         let v = UnsafeMutableRawPointer.allocate(byteCount: geometry.size, alignment: cacheLineSize)
-        memcpy(v, physical.virtualAddress(of: p)!, geometry.size)
+        memset(v, 0, geometry.size)
         p.pointee.swiommu.memview = v
         return v
     }
@@ -80,7 +84,7 @@ extension SimulatedMemory {
         return lock.withLock {
             var done = 0
             return forEachPage(pa, size) { p, off, n in
-                let src = (coherent ? nil : memoryView(of: p, create: false)) ?? physical.virtualAddress(of: p)!
+                let src = coherent ? physical.virtualAddress(of: p)! : memoryView(of: p, create: true)!
                 memcpy(dst + done, src + off, n)
                 done += n
             }

@@ -78,7 +78,7 @@ public final class PhysicalMemory: @unchecked Sendable {
         var offset = 0
         for (i, b) in sorted.enumerated() {
             let count = Int(b.size / pageSize)
-            let base = mmap(nil, Int(b.size), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, off_t(offset))
+            let base = Self.mapLinear(fd: fd, offset: offset, size: Int(b.size), physical: b.start)
             let meta = mmap(nil, count * MemoryLayout<PageFrame>.stride, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
             guard let base, base != MAP_FAILED, let meta, meta != MAP_FAILED else {
@@ -99,6 +99,32 @@ public final class PhysicalMemory: @unchecked Sendable {
         for b in banks { Self.unmap(b, pageSize: UInt64(geometry.size)) }
         banks.deallocate()
         close(fd)
+    }
+
+    /// The linear map keeps physical alignment: a bank's CPU address is congruent to its physical address
+    /// modulo 1 GiB, so every block up to the largest MAX_PAGE_ORDER block (512 MiB with 64K pages), and
+    /// every power-of-two kmalloc object, is as aligned for the CPU as it is in RAM, as in the kernel.
+    private static let linearAlignment = 1 << 30
+
+    private static func mapLinear(fd: Int32, offset: Int, size: Int, physical: PhysicalAddress) -> UnsafeMutableRawPointer? {
+        let span = size + linearAlignment
+        guard let area = mmap(nil, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              area != MAP_FAILED else { return nil }
+        let start = UInt(bitPattern: area)
+        let phase = UInt(physical.rawValue) & UInt(linearAlignment - 1)
+        var target = (start & ~UInt(linearAlignment - 1)) + phase
+        if target < start { target += UInt(linearAlignment) }
+        let mapped = mmap(UnsafeMutableRawPointer(bitPattern: target), size, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, off_t(offset))
+        guard let mapped, mapped != MAP_FAILED else {
+            munmap(area, span)
+            return nil
+        }
+        // Give back the unused head and tail of the reservation.
+        if target > start { munmap(area, Int(target - start)) }
+        let tail = target + UInt(size)
+        if tail < start + UInt(span) { munmap(UnsafeMutableRawPointer(bitPattern: tail), Int(start + UInt(span) - tail)) }
+        return mapped
     }
 
     private static func unmap(_ b: RAMBank, pageSize: UInt64) {

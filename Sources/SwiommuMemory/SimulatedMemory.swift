@@ -85,7 +85,7 @@ public final class SimulatedMemory: @unchecked Sendable {
         if gfp.contains(.zero) {
             memset(physical.virtualAddress(of: head)!, 0, count << geometry.shift)
         }
-        if owner == .pages {
+        if owner == .pages || owner == .kmallocLarge {
             counters.pageBlocks += 1
             counters.pageBytes += UInt64(count << geometry.shift)
         }
@@ -116,7 +116,7 @@ public final class SimulatedMemory: @unchecked Sendable {
             Kernel.warn("\(caller): bad page state at phys \(pa): \(reason)")
             return false
         }
-        if owner == .pages {
+        if owner == .pages || owner == .kmallocLarge {
             counters.pageBlocks -= 1
             counters.pageBytes -= UInt64(1 << (order + geometry.shift))
         }

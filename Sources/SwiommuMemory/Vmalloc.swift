@@ -123,7 +123,10 @@ extension SimulatedMemory {
     /// The pages are mapped in descending physical order, so a buffer is never physically contiguous:
     /// code that assumes it is breaks here as it does on a kernel that has been up for a while.
     public func vmalloc(size: Int, zero: Bool, site: AllocationSite?) -> UnsafeMutableRawPointer? {
-        guard size > 0 else { return nil }
+        guard size > 0 else {
+            Kernel.warn("vmalloc: size 0")   // __vmalloc_node_range: WARN_ON_ONCE(!size)
+            return nil
+        }
         if FaultInjection.shouldFail(.vmalloc) { return nil }
         let count = (size + geometry.size - 1) >> geometry.shift
         return lock.withLock { () -> UnsafeMutableRawPointer? in

@@ -27,6 +27,18 @@ public final class DeviceState {
     var allocatedByAPI = false
     /// The reason of the last -EPROBE_DEFER, for the "deferred probe pending" message.
     var deferReason = ""
+    /// Its DMA channels: "iommus" entries (or the host bridge's iommu-map), else one direct channel.
+    public var channels: [DMAChannel] = [DMAChannel(index: 0, iommu: nil, ids: [])]
+    /// What of_iommu_configure concluded at the last bind.
+    public var iommuLink: IOMMULink = .none
+    /// Reserved IOVA regions from "memory-region" + "iommu-addresses".
+    public var reservedRegions: [ReservedRegion] = []
+    /// The requester ID of a PCI-like device (bus << 8 | devfn), nil for others.
+    public var requesterID: UInt32?
+    /// The bound driver's driver_managed_dma.
+    public var driverManagedDMA = false
+    /// Linux interrupt numbers from the device tree "interrupts" (of_irq_get's answers).
+    public var interrupts: [UInt32] = []
 
     init() {}
 
@@ -45,6 +57,10 @@ public final class DeviceState {
         guard let raw = dev.pointee.swiommu else { return }
         let s = Unmanaged<DeviceState>.fromOpaque(UnsafeRawPointer(raw))
         for p in s.takeUnretainedValue().owned { free(p) }
+        if let map = dev.pointee.dma_range_map {
+            free(UnsafeMutableRawPointer(mutating: map))
+            dev.pointee.dma_range_map = nil
+        }
         s.release()
         dev.pointee.swiommu = nil
     }

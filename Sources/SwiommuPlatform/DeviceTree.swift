@@ -14,6 +14,8 @@ public final class DeviceTree: @unchecked Sendable {
     public private(set) var nodes: [UnsafeMutablePointer<DeviceNode>] = []
     private var blocks: [UnsafeMutableRawPointer] = []
     private var nextPhandle: UInt32 = 1
+    /// Nodes by phandle (filled as "phandle" properties are set).
+    private var byPhandle: [UInt32: UnsafeMutablePointer<DeviceNode>] = [:]
 
     public init() {
         root = UnsafeMutablePointer<DeviceNode>.allocate(capacity: 1)
@@ -56,8 +58,15 @@ public final class DeviceTree: @unchecked Sendable {
         return n
     }
 
-    /// Set a property to raw (big-endian) bytes, replacing an earlier value.
+    /// Set a property to raw (big-endian) bytes, replacing an earlier value. "phandle" (and the older
+    /// "linux,phandle") also set the node's phandle.
     public func setProperty(_ node: UnsafeMutablePointer<DeviceNode>, _ name: String, bytes: [UInt8]) {
+        if (name == "phandle" || name == "linux,phandle") && bytes.count == 4 {
+            let ph = bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            node.pointee.phandle = ph
+            byPhandle[ph] = node
+            nextPhandle = max(nextPhandle, ph &+ 1)
+        }
         let value = malloc(max(bytes.count, 1))!
         blocks.append(value)
         bytes.withUnsafeBytes { if let b = $0.baseAddress { memcpy(value, b, bytes.count) } }
@@ -99,12 +108,13 @@ public final class DeviceTree: @unchecked Sendable {
 
     /// Give a node a phandle (once) and return it.
     public func phandle(of node: UnsafeMutablePointer<DeviceNode>) -> UInt32 {
-        if node.pointee.phandle == 0 {
-            node.pointee.phandle = nextPhandle
-            setCells(node, "phandle", [nextPhandle])
-            nextPhandle += 1
-        }
+        if node.pointee.phandle == 0 { setCells(node, "phandle", [nextPhandle]) }
         return node.pointee.phandle
+    }
+
+    /// Kernel: of_find_node_by_phandle.
+    public func node(phandle: UInt32) -> UnsafeMutablePointer<DeviceNode>? {
+        phandle == 0 ? nil : byPhandle[phandle]
     }
 
     // MARK: Queries. Kernel: of_find_property, of_find_node_by_path, of_device_is_compatible ...

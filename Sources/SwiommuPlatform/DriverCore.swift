@@ -20,6 +20,11 @@ public final class DriverCore: @unchecked Sendable {
     public var dmaConfigure: ((UnsafeMutablePointer<Device>) -> Int32)?
     /// Run after a driver's remove.
     public var dmaCleanup: ((UnsafeMutablePointer<Device>) -> Void)?
+    /// Run after dmaConfigure for a driver without driver_managed_dma (iommu_device_use_default_domain's
+    /// place); a non-zero errno fails the probe.
+    public var useDefaultDomain: ((UnsafeMutablePointer<Device>) -> Int32)?
+    /// Its counterpart at unbind (iommu_device_unuse_default_domain).
+    public var unuseDefaultDomain: ((UnsafeMutablePointer<Device>) -> Void)?
 
     init(memory: SimulatedMemory) {
         self.memory = memory
@@ -63,6 +68,22 @@ public final class DriverCore: @unchecked Sendable {
         pdev.pointee.resource = copy.assumingMemoryBound(to: resource.self)
         pdev.pointee.num_resources = UInt32(count)
         return nil
+    }
+
+    /// Kernel: platform_get_irq_optional. A device tree device's interrupts come from "interrupts"
+    /// (of_irq_get); others from IORESOURCE_IRQ resources. The number, or -ENXIO.
+    public func interrupt(_ pdev: UnsafeMutablePointer<PlatformDevice>, index: Int) -> Int32 {
+        if pdev.pointee.dev.of_node != nil {
+            let irqs = DeviceState.of(pdev.device).interrupts
+            return index < irqs.count ? Int32(irqs[index]) : Errno.noDeviceOrAddress.negated
+        }
+        guard let res = pdev.pointee.resource else { return Errno.noDeviceOrAddress.negated }
+        var seen = 0
+        for i in 0..<Int(pdev.pointee.num_resources) where UInt32(res[i].flags) & UInt32(IORESOURCE_TYPE_BITS) == UInt32(IORESOURCE_IRQ) {
+            if seen == index { return Int32(res[i].start) }
+            seen += 1
+        }
+        return Errno.noDeviceOrAddress.negated
     }
 
     /// Copy platform data into a device. Kernel: platform_device_add_data.
@@ -185,7 +206,8 @@ public final class DriverCore: @unchecked Sendable {
                 Kernel.warn("platform_driver_register: driver without a name")
                 return .invalid
             }
-            if drivers.contains(drv) {
+            // driver_register(): driver_find() by name on the bus.
+            if drivers.contains(where: { $0 == drv || strcmp($0.pointee.driver.name, drv.pointee.driver.name) == 0 }) {
                 Kernel.log(.error, "Error: Driver '\(String(cString: drv.pointee.driver.name))' is already registered, aborting...")
                 return .busy
             }
@@ -275,9 +297,25 @@ public final class DriverCore: @unchecked Sendable {
         dev.pointee.driver = Self.genericDriver(drv)
         pdev.pointee.id_entry = idEntry(drv, pdev)
         if let t = drv.pointee.driver.of_match_table, let np = dev.pointee.of_node { state.matchedEntry = OFMatch.bestMatch(t, np) }
+        state.driverManagedDMA = drv.pointee.driver_managed_dma
         var ret: Int32 = 0
         if let configure = dmaConfigure { ret = configure(dev) }
-        if ret == 0, let probe = drv.pointee.probe { ret = probe(pdev) }
+        // platform_dma_configure: a driver that uses the DMA API claims the default domain.
+        let claimsDefaultDomain = ret == 0 && !drv.pointee.driver_managed_dma
+        var usedDefaultDomain = false
+        if claimsDefaultDomain, let use = useDefaultDomain {
+            ret = use(dev)
+            usedDefaultDomain = ret == 0
+        }
+        if ret == 0, let probe = drv.pointee.probe {
+            ret = probe(pdev)
+            // platform_probe(): a driver that cannot be deferred turns deferral into "no such device".
+            if ret == Errno.probeDefer.negated && drv.pointee.prevent_deferred_probe {
+                Kernel.log(.warning, driver: driverName, device: deviceName(pdev), "probe deferral not supported")
+                ret = Errno.noDeviceOrAddress.negated
+            }
+        }
+        if ret != 0 && usedDefaultDomain { unuseDefaultDomain?(dev) }
         if ret == 0 {
             dev.pointee.can_match = true
             if state.deferred {
@@ -293,19 +331,26 @@ public final class DriverCore: @unchecked Sendable {
         dev.pointee.driver = nil
         dev.pointee.driver_data = nil
         state.matchedEntry = nil
-        if ret == Errno.probeDefer.negated && !drv.pointee.prevent_deferred_probe {
+        if ret == Errno.probeDefer.negated {
             Kernel.log(.debug, driver: driverName, device: deviceName(pdev), "Driver \(driverName) requests probe deferral")
             if !state.deferred {
                 state.deferred = true
                 deferred.append(pdev)
             }
         } else if ret == Errno.noDevice.negated || ret == Errno.noDeviceOrAddress.negated {
-            Kernel.log(.debug, "\(deviceName(pdev)): probe with driver \(driverName) rejects match \(ret)")
+            Kernel.log(.debug, driver: driverName, device: deviceName(pdev),
+                       "probe with driver \(driverName) rejects match \(ret)")
         } else {
-            Kernel.log(.error, driver: "platform", device: deviceName(pdev),
+            // really_probe has set dev->driver, so the message carries the driver's name.
+            Kernel.log(.error, driver: driverName, device: deviceName(pdev),
                        "probe with driver \(driverName) failed with error \(ret)")
         }
         return false
+    }
+
+    /// Retry every deferred device now (deferred_probe_initcall at the end of boot).
+    public func retryDeferredProbes() {
+        lock.withLock { triggerDeferredProbes() }
     }
 
     /// Retry every deferred device, as driver_deferred_probe_trigger does after a successful bind.
@@ -330,6 +375,7 @@ public final class DriverCore: @unchecked Sendable {
         let drv = (UnsafeMutableRawPointer(d) - Self.driverOffset).assumingMemoryBound(to: PlatformDriver.self)
         if let remove = drv.pointee.remove { remove(pdev) }
         releaseDevres(dev)
+        if !drv.pointee.driver_managed_dma { unuseDefaultDomain?(dev) }
         dmaCleanup?(dev)
         dev.pointee.driver = nil
         dev.pointee.driver_data = nil

@@ -1,4 +1,4 @@
-// The simulated machine: memory, the device tree, the platform devices made from it, and the driver
+// The simulated machine: memory, the board's device tree, the devices made from it, and the driver
 // model, booted by swiommu_init() and torn down by swiommu_exit().
 import Glibc
 import CKernel
@@ -21,47 +21,58 @@ public final class Machine: @unchecked Sendable {
         return try m._withUnsafeGuaranteedRef(body)
     }
 
+    public let board: Board
     public let memory: SimulatedMemory
-    public let tree: DeviceTree
+    public var tree: DeviceTree { board.tree }
     public let drivers: DriverCore
-    public let boardName: String
+    public var boardName: String { board.model }
     public var geometry: PageGeometry { memory.geometry }
+    /// Boot has run every initcall: an IOMMU without a driver no longer defers its masters
+    /// (driver_deferred_probe_check_state on a kernel without modules).
+    public private(set) var initcallsDone = false
+    /// Whether an IOMMU driver serves the IOMMU at this node. Until the IOMMU core lands, none does.
+    public var iommuDriverBound: (UnsafePointer<DeviceNode>) -> Bool = { _ in false }
 
-    private init(memory: SimulatedMemory, tree: DeviceTree, boardName: String) {
+    private init(board: Board, memory: SimulatedMemory) {
+        self.board = board
         self.memory = memory
-        self.tree = tree
-        self.boardName = boardName
         drivers = DriverCore(memory: memory)
-        drivers.dmaConfigure = { dev in Machine.configureDMA(dev) }
+        drivers.dmaConfigure = { [unowned self] dev in self.configureDMA(dev) }
     }
 
-    /// Boot: RAM, the board's devices, then the registered initcalls (which bind drivers).
-    /// Throws `.busy` when a machine is up, `.notSupported` for board files (not built yet), and what
-    /// memory set-up throws.
+    /// Boot: RAM, the board's devices, then the registered initcalls (which bind drivers), then the
+    /// deferred probes. Throws `.busy` when a machine is up, `.invalid` for a board that does not fit
+    /// the caller's page size, and what memory set-up throws.
     @discardableResult
-    public static func boot(board: String?, geometry: PageGeometry) throws(Errno) -> Machine {
+    public static func boot(board: Board, geometry: PageGeometry) throws(Errno) -> Machine {
         guard current == nil else {
             Kernel.log(.error, "swiommu: swiommu_init: the machine is already up; call swiommu_exit() first")
             throw .busy
         }
-        if let board {
-            Kernel.log(.error, "swiommu: \(board): board files are not supported yet (the board loader is not built); "
-                       + "pass NULL for the built-in board")
-            throw .notSupported
+        if let shift = board.options.pageShift, shift != geometry.shift {
+            Kernel.log(.error, "swiommu: \(board.source): /chosen: swiommu,page-shift: the board runs with "
+                       + "\(1 << (shift - 10))K pages, the caller was built with PAGE_SHIFT \(geometry.shift)")
+            throw .invalid
+        }
+        for bank in board.ram where bank.start.rawValue % UInt64(geometry.size) != 0 || bank.size % UInt64(geometry.size) != 0 {
+            Kernel.log(.error, "swiommu: \(board.source): memory bank \(bank.start) + \(Kernel.hex(bank.size)) "
+                       + "is not aligned to \(geometry.size >> 10)K pages")
+            throw .invalid
         }
         Kernel.newBoot()
         FaultInjection.reset()
-        let ram = RAMBankLayout.defaultLayout
-        let memory = try SimulatedMemory(layout: ram, geometry: geometry)
-        let tree = DeviceTree()
-        BuiltinBoard.build(into: tree, ram: ram)
-        let machine = Machine(memory: memory, tree: tree, boardName: BuiltinBoard.model)
+        let memory = try SimulatedMemory(layout: board.ram, geometry: geometry)
+        let machine = Machine(board: board, memory: memory)
         up = Unmanaged.passRetained(machine)
-        Kernel.log(.info, "swiommu: booting \(machine.boardName), \(geometry.size >> 10)K pages")
+        Kernel.log(.info, "swiommu: booting \(board.model) (\(board.source)), \(geometry.size >> 10)K pages")
         machine.populate()
         swiommu_glue_run_initcalls()
+        machine.initcallsDone = true
+        machine.drivers.retryDeferredProbes()
         for pdev in machine.drivers.deferredDevices {
-            Kernel.log(.warning, driver: "platform", device: machine.drivers.deviceName(pdev), "deferred probe pending")
+            let reason = DeviceState.of(pdev.device).deferReason
+            Kernel.log(.warning, driver: "platform", device: machine.drivers.deviceName(pdev),
+                       "deferred probe pending" + (reason.isEmpty ? "" : ": \(reason)"))
         }
         return machine
     }
@@ -80,8 +91,8 @@ public final class Machine: @unchecked Sendable {
 
     // MARK: of_platform_default_populate
 
-    /// Make platform devices for the root's children with a compatible, recursing into simple buses.
-    /// Kernel: of_platform_bus_create (strict: nodes without compatible are skipped).
+    /// Make platform devices for the root's children with a compatible, recursing into simple buses and
+    /// making PCI-like devices of a host bridge's children. Kernel: of_platform_bus_create (strict).
     private func populate() {
         var child = tree.root.pointee.child
         while let c = child {
@@ -95,51 +106,107 @@ public final class Machine: @unchecked Sendable {
     private func createDevices(_ node: UnsafeMutablePointer<DeviceNode>, parent: UnsafeMutablePointer<Device>?) {
         let compatibles = DeviceTree.strings(node, "compatible")
         guard !compatibles.isEmpty, DeviceTree.isAvailable(node) else { return }
-        let pdev = createDevice(node, parent: parent)
+        guard let pdev = createDevice(node, parent: parent) else { return }
+        if DeviceTree.strings(node, "device_type").first == "pci" {
+            var child = node.pointee.child
+            while let c = child {
+                createPCIDevice(c, bridge: pdev)
+                child = c.pointee.sibling
+            }
+            return
+        }
         guard compatibles.contains(where: Self.busCompatibles.contains) else { return }
         var child = node.pointee.child
         while let c = child {
-            createDevices(c, parent: pdev.map { $0.device })
+            createDevices(c, parent: pdev.device)
             child = c.pointee.sibling
         }
     }
 
-    /// Kernel: of_device_alloc + of_device_make_bus_id ("fe0a0000.isp").
+    /// Kernel: of_device_make_bus_id: "fe0a0000.isp", or parent names prepended ("soc:isp") until an
+    /// ancestor has a translatable address.
+    private func busID(_ node: UnsafePointer<DeviceNode>) -> String {
+        var name: String?
+        var n = node
+        while let parent = n.pointee.parent {
+            if let addr = registerWindows(n).first?.start {
+                let base = String(addr, radix: 16) + "." + String(cString: n.pointee.name)
+                return name.map { base + ":" + $0 } ?? base
+            }
+            let basename = String(cString: n.pointee.full_name)
+            name = name.map { basename + ":" + $0 } ?? basename
+            n = UnsafePointer(parent)
+        }
+        return name ?? String(cString: node.pointee.full_name)
+    }
+
+    /// Kernel: of_device_alloc: resources from reg and interrupts, masks as of_platform_device_create_pdata.
     private func createDevice(_ node: UnsafeMutablePointer<DeviceNode>,
                               parent: UnsafeMutablePointer<Device>?) -> UnsafeMutablePointer<PlatformDevice>? {
-        let regs = registerWindows(node)
-        let nodeName = String(cString: node.pointee.name)
-        let name = regs.first.map { String($0.start, radix: 16) + "." + nodeName } ?? String(cString: node.pointee.full_name)
+        let pdev = drivers.allocateDevice(name: busID(node), id: -1)
+        attach(pdev, to: node, parent: parent)
+        swiommu_glue_setup_pdev_dma(pdev, true)
+        // Since Linux 5.17 only reg becomes static resources; interrupts are resolved on demand
+        // (platform_get_irq -> of_irq_get).
+        let res: [resource] = registerWindows(node).map {
+            resource(start: $0.start, end: $0.start &+ $0.size &- 1, name: node.pointee.full_name,
+                     flags: UInt(IORESOURCE_MEM), desc: 0, parent: nil, sibling: nil, child: nil)
+        }
+        _ = res.withUnsafeBufferPointer { drivers.setResources(pdev, $0.baseAddress, count: $0.count) }
+        DeviceState.of(pdev.device).interrupts = interrupts(node)
+        return register(pdev)
+    }
+
+    /// A PCI-like device: a host bridge's child, on the PCI bus, named "0000:bb:dd.f", with the requester
+    /// ID (bus << 8 | devfn) its reg's high cell gives.
+    private func createPCIDevice(_ node: UnsafeMutablePointer<DeviceNode>, bridge: UnsafeMutablePointer<PlatformDevice>) {
+        guard DeviceTree.isAvailable(node), let hi = DeviceTree.cells(node, "reg")?.first else { return }
+        let rid = (hi >> 8) & 0xffff
+        let name = "0000:" + hex2(rid >> 8) + ":" + hex2((rid >> 3) & 0x1f) + "." + String(rid & 7)
         let pdev = drivers.allocateDevice(name: name, id: -1)
-        let state = DeviceState.of(pdev.device)
+        attach(pdev, to: node, parent: bridge.device)
+        pdev.pointee.dev.bus = swiommu_glue_pci_bus()
+        swiommu_glue_setup_pdev_dma(pdev, true)
+        DeviceState.of(pdev.device).requesterID = rid
+        _ = register(pdev)
+    }
+
+    private func hex2(_ v: UInt32) -> String {
+        let s = String(v, radix: 16)
+        return s.count < 2 ? "0" + s : s
+    }
+
+    private func attach(_ pdev: UnsafeMutablePointer<PlatformDevice>, to node: UnsafeMutablePointer<DeviceNode>,
+                        parent: UnsafeMutablePointer<Device>?) {
         pdev.pointee.dev.of_node = node
         pdev.pointee.dev.fwnode = swiommu_glue_of_fwnode(node)
         pdev.pointee.dev.parent = parent
-        swiommu_glue_setup_pdev_dma(pdev, true)
-        let irqs = interrupts(node)
-        let count = regs.count + irqs.count
-        if count > 0 {
-            let res = UnsafeMutablePointer<resource>.allocate(capacity: count)
-            state.owned.append(UnsafeMutableRawPointer(res))
-            for (i, r) in regs.enumerated() {
-                res[i] = resource(start: r.start, end: r.start &+ r.size &- 1, name: node.pointee.full_name,
-                                  flags: UInt(IORESOURCE_MEM), desc: 0, parent: nil, sibling: nil, child: nil)
-            }
-            for (i, irq) in irqs.enumerated() {
-                res[regs.count + i] = resource(start: UInt64(irq), end: UInt64(irq), name: node.pointee.full_name,
-                                               flags: UInt(IORESOURCE_IRQ), desc: 0, parent: nil, sibling: nil, child: nil)
-            }
-            pdev.pointee.resource = res
-            pdev.pointee.num_resources = UInt32(count)
-        }
         node.pointee.fwnode.dev = pdev.device
-        if drivers.addDevice(pdev) != nil {
+    }
+
+    /// The channels the board gives a device, known before it binds (of_dma_configure refreshes them).
+    private func recordChannels(_ pdev: UnsafeMutablePointer<PlatformDevice>) {
+        let state = DeviceState.of(pdev.device)
+        var channels: [DMAChannel]?
+        if let rid = state.requesterID, let bridge = pdev.pointee.dev.parent?.pointee.of_node {
+            channels = OFIOMMU.mapRequesterID(rid, bridge: bridge, in: tree).map { [$0] }
+        } else if let np = pdev.pointee.dev.of_node {
+            channels = (try? OFIOMMU.channels(of: np, in: tree, file: board.source)) ?? nil
+        }
+        if let channels, !channels.isEmpty { state.channels = channels }
+    }
+
+    private func register(_ pdev: UnsafeMutablePointer<PlatformDevice>) -> UnsafeMutablePointer<PlatformDevice>? {
+        recordChannels(pdev)
+        guard drivers.addDevice(pdev) == nil else {
             DeviceState.drop(pdev.device)
             pdev.deallocate()
             return nil
         }
         return pdev
     }
+
+    // MARK: Addresses
 
     /// The node's reg entries translated to CPU physical addresses through the parents' ranges.
     /// Kernel: of_address_to_resource / of_translate_address.
@@ -158,20 +225,19 @@ public final class Machine: @unchecked Sendable {
         return out
     }
 
-    /// Walk up the tree through each bus's ranges (empty ranges: identity).
-    private func translate(_ address: UInt64, from bus: UnsafePointer<DeviceNode>) -> UInt64? {
+    /// Walk up the tree through each bus's ranges (empty ranges: identity; none: not translatable).
+    func translate(_ address: UInt64, from bus: UnsafePointer<DeviceNode>) -> UInt64? {
         var addr = address
         var node = bus
         while let parent = node.pointee.parent {
-            guard let ranges = DeviceTree.cells(node, "ranges") else { return nil }  // no ranges: not translatable
+            guard let ranges = DeviceTree.cells(node, "ranges") else { return nil }
             if !ranges.isEmpty {
-                let (cac, _) = DeviceTree.cellCounts(forChildrenOf: node)
-                let (pac, psc) = DeviceTree.cellCounts(forChildrenOf: parent)
-                let (_, csc) = DeviceTree.cellCounts(forChildrenOf: node)
+                let (cac, csc) = DeviceTree.cellCounts(forChildrenOf: node)
+                let (pac, _) = DeviceTree.cellCounts(forChildrenOf: parent)
                 let entry = cac + pac + csc
                 var found = false
                 var i = 0
-                while i + entry <= ranges.count {
+                while entry > 0 && i + entry <= ranges.count {
                     let child = Self.number(ranges[i..<(i + cac)])
                     let parentAddr = Self.number(ranges[(i + cac)..<(i + cac + pac)])
                     let size = Self.number(ranges[(i + cac + pac)..<(i + entry)])
@@ -182,7 +248,6 @@ public final class Machine: @unchecked Sendable {
                     }
                     i += entry
                 }
-                _ = psc
                 if !found { return nil }
             }
             node = UnsafePointer(parent)
@@ -202,31 +267,13 @@ public final class Machine: @unchecked Sendable {
         var parentPhandle: UInt32?
         while let cur = n, parentPhandle == nil {
             parentPhandle = DeviceTree.cells(cur, "interrupt-parent")?.first
-            n = UnsafePointer(cur.pointee.parent)
+            n = cur.pointee.parent.map { UnsafePointer($0) }
         }
-        let controller = tree.nodes.first { $0.pointee.phandle == parentPhandle && parentPhandle != nil }
+        let controller = parentPhandle.flatMap { tree.node(phandle: $0) }
         let width = Int(controller.flatMap { DeviceTree.cells($0, "#interrupt-cells")?.first } ?? 3)
         guard width > 0 else { return [] }
         return stride(from: 0, to: cells.count - width + 1, by: width).map { i in
             width >= 3 ? (cells[i] == 0 ? 32 : 16) + cells[i + 1] : cells[i]
         }
-    }
-
-    // MARK: of_dma_configure (the coherence half; masks and IOMMU come with the board loader and IOMMU core)
-
-    /// Kernel: of_dma_is_coherent: "dma-coherent" on the node or a DMA parent; "dma-noncoherent" stops.
-    public static func isDMACoherent(_ node: UnsafePointer<DeviceNode>?) -> Bool {
-        var n = node
-        while let cur = n {
-            if DeviceTree.property(cur, "dma-coherent") != nil { return true }
-            if DeviceTree.property(cur, "dma-noncoherent") != nil { return false }
-            n = UnsafePointer(cur.pointee.parent)
-        }
-        return false  // arm64: dma_default_coherent is false
-    }
-
-    static func configureDMA(_ dev: UnsafeMutablePointer<Device>) -> Int32 {
-        dev.pointee.dma_coherent = isDMACoherent(dev.pointee.of_node.map { UnsafePointer($0) })
-        return 0
     }
 }

@@ -102,6 +102,20 @@ import CKernel
         mem.freePages(p, order: 0)
     }
 
+    @Test func uncleanedCPUWritesNeverReachMemory() throws {
+        let mem = try smallMemory()
+        let p = try #require(mem.allocatePages(order: 0, gfp: .kernel, site: nil))
+        let pa = mem.physical.physicalAddress(of: p)!
+        mem.physical.virtualAddress(of: p)!.storeBytes(of: 0x1234_5678, as: UInt32.self)
+        var seen: UInt32 = 0xffff_ffff
+        mem.deviceRead(pa, into: &seen, size: 4, coherent: false)
+        #expect(seen == 0)            // never cleaned: not in memory
+        mem.maintainCache(.clean, pa, size: 4)
+        mem.deviceRead(pa, into: &seen, size: 4, coherent: false)
+        #expect(seen == 0x1234_5678)
+        mem.freePages(p, order: 0)
+    }
+
     @Test func rangesOutsideRAMFail() throws {
         let mem = try smallMemory()
         var b: UInt8 = 0

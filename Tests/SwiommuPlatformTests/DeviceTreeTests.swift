@@ -81,7 +81,7 @@ import CKernel
 
 @Suite(.serialized) struct MachineTests {
     @Test func bootPopulatesTheBuiltinBoard() throws {
-        let m = try Machine.boot(board: nil, geometry: .k4)
+        let m = try Machine.boot(board: Board.defaultBoard(), geometry: .k4)
         defer { m.shutdown() }
         let isp = try #require(m.drivers.findDevice("/soc/isp@fe0a0000"))
         #expect(String(cString: dev_name(isp)) == "fe0a0000.isp")
@@ -95,16 +95,17 @@ import CKernel
         #expect(isp.pointee.coherent_dma_mask == 0xffff_ffff)
         #expect(isp.pointee.dma_mask?.pointee == 0xffff_ffff)
         let pdev = isp.platformDevice
-        #expect(pdev.pointee.num_resources == 2)
+        #expect(pdev.pointee.num_resources == 1)         // reg only: interrupts come from of_irq_get
         #expect(pdev.pointee.resource[0].start == 0xfe0a_0000)
         #expect(pdev.pointee.resource[0].end == 0xfe0a_ffff)
-        #expect(pdev.pointee.resource[1].start == 72)   // GIC SPI 40
+        #expect(m.drivers.interrupt(pdev, index: 0) == 72)   // GIC SPI 40
+        #expect(m.drivers.interrupt(pdev, index: 1) == -ENXIO)
         // Memory and chosen nodes make no devices.
         #expect(m.drivers.findDevice("memory") == nil)
     }
 
     @Test func rangesTranslateChildAddresses() throws {
-        let m = try Machine.boot(board: nil, geometry: .k4)
+        let m = try Machine.boot(board: Board.defaultBoard(), geometry: .k4)
         defer { m.shutdown() }
         let bus = m.tree.addNode("bus@10000000", parent: m.tree.root)
         m.tree.setCells(bus, "#address-cells", [1])
@@ -122,22 +123,24 @@ import CKernel
     }
 
     @Test func secondBootIsRefusedAndExitAllowsAnother() throws {
-        let m = try Machine.boot(board: nil, geometry: .k4)
-        #expect(throws: Errno.busy) { try Machine.boot(board: nil, geometry: .k4) }
+        let m = try Machine.boot(board: Board.defaultBoard(), geometry: .k4)
+        #expect(throws: Errno.busy) { try Machine.boot(board: Board.defaultBoard(), geometry: .k4) }
         #expect(m.shutdown() == 0)
         #expect(Machine.current == nil)
-        let again = try Machine.boot(board: nil, geometry: PageGeometry(shift: 16)!)
+        let again = try Machine.boot(board: Board.defaultBoard(), geometry: PageGeometry(shift: 16)!)
         #expect(again.geometry.size == 65536)
         again.shutdown()
     }
 
-    @Test func boardFilesAreNotSupportedYet() {
-        #expect(throws: Errno.notSupported) { try Machine.boot(board: "board.dtb", geometry: .k4) }
+    @Test func missingBoardFilesAreNamed() {
+        #expect { try Board.load(path: "/nonexistent/board.dtb") } throws: { error in
+            (error as? BoardError)?.description == "/nonexistent/board.dtb: cannot open: No such file or directory"
+        }
         #expect(Machine.current == nil)
     }
 
     @Test func shutdownReportsLeaks() throws {
-        let m = try Machine.boot(board: nil, geometry: .k4)
+        let m = try Machine.boot(board: Board.defaultBoard(), geometry: .k4)
         _ = m.memory.kmalloc(size: 10, gfp: .kernel, site: nil)
         swiommu_log_reset()
         #expect(m.shutdown() == 1)

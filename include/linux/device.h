@@ -5,6 +5,7 @@
 
 #include <linux/types.h>
 #include <linux/compiler.h>
+#include <linux/container_of.h>
 #include <linux/gfp.h>
 #include <linux/dev_printk.h>
 #include <linux/device/bus.h>

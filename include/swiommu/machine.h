@@ -16,8 +16,14 @@ struct device;
  * module_platform_driver()), which bind drivers. In C this name is a macro that passes the caller's
  * PAGE_SHIFT to swiommu_init_page_shift(); the plain function assumes 4 KiB pages.
  *
- * Return: 0; -EBUSY when the machine is already up; -EOPNOTSUPP for a board file (the board loader is
- * not built yet: only the built-in board boots); -ENOMEM when RAM cannot be mapped.
+ * A board is checked whole before anything is built: a missing or unreadable file, a .dts that dtc
+ * rejects, a bad magic number, a truncated or malformed blob, a dangling phandle, an "iommus" entry with
+ * the wrong number of cells for its #iommu-cells, RAM that is missing or not page aligned, or a /chosen
+ * option out of range is logged with the file, node path and property, and nothing is left half-built.
+ *
+ * Return: 0; -EBUSY when the machine is already up; -EINVAL for a board that cannot be loaded (see
+ * above) or that asserts another page size (/chosen "swiommu,page-shift"); -ENOMEM when RAM cannot be
+ * mapped.
  */
 int swiommu_init(const char *board);
 

@@ -57,10 +57,11 @@ int swiommu_ram_bank(unsigned int index, phys_addr_t *start, u64 *size);
 
 /*
  * The CPU cache model. Every page has the CPU's view (what C code reads and writes through its pointers)
- * and memory's view (what a non-coherent device sees). They agree until a non-coherent device touches the
- * page; from then on they diverge until cache maintenance brings them together, as on arm64:
- * clean writes the CPU's lines back to memory, invalidate drops them so the CPU reads memory again.
- * Work is done in whole cache lines (L1_CACHE_BYTES).
+ * and memory's view (what a non-coherent device sees). Cache maintenance brings them together, as on
+ * arm64: clean writes the CPU's lines back to memory, invalidate drops them so the CPU reads memory again.
+ * Work is done in whole cache lines (L1_CACHE_BYTES). The model is pessimistic: memory holds only what
+ * maintenance or a device wrote there, so a line the CPU wrote but never cleaned reads as zeros to a
+ * non-coherent device, however long ago it was written. A missed clean is always caught.
  */
 
 /**

@@ -9,5 +9,6 @@
 #include <swiommu/fault_inject.h>
 #include <swiommu/alloc_tag.h>
 #include <swiommu/layout.h>
+#include <swiommu/topology.h>
 
 #endif /* _SWIOMMU_SWIOMMU_H */

@@ -24,6 +24,12 @@ int swiommu_glue_run_initcalls(void);
 void swiommu_glue_run_exitcalls(void);
 unsigned int swiommu_glue_initcall_count(void);
 
+/*
+ * Compile a .dts file to a .dtb with dtc. @messages receives dtc's diagnostics (NUL-terminated).
+ * Returns 0, -EINVAL when dtc rejected the source, or -errno when dtc cannot run.
+ */
+int swiommu_glue_compile_dts(const char *dts, const char *dtb, char *messages, size_t len);
+
 /* memfd_create(2), which Swift's Glibc module does not show. Returns the fd or -errno. */
 int swiommu_glue_memfd_create(const char *name);
 
@@ -58,6 +64,19 @@ static inline void swiommu_glue_setup_pdev_dma(struct platform_device *pdev, boo
 	pdev->dev.dma_parms = &pdev->dma_parms;
 	pdev->dev.dma_pools.next = &pdev->dev.dma_pools;
 	pdev->dev.dma_pools.prev = &pdev->dev.dma_pools;
+}
+
+/* of_dma_configure's legacy fallback: a device without a DMA mask gets its coherent mask. */
+static inline void swiommu_glue_point_dma_mask_at_coherent(struct device *dev)
+{
+	dev->dma_mask = &dev->coherent_dma_mask;
+}
+
+/* &pci_bus_type (Swift would take the address of a copy). */
+extern const struct bus_type pci_bus_type;
+static inline const struct bus_type *swiommu_glue_pci_bus(void)
+{
+	return &pci_bus_type;
 }
 
 static inline struct fwnode_handle *swiommu_glue_of_fwnode(struct device_node *np)
