@@ -4,6 +4,11 @@
 #define __LINUX_COMPILER_H
 
 #include <linux/stringify.h>
+/*
+ * glibc's <spawn.h> has a struct member named __used (posix_spawn_file_actions_t). Parse it before the
+ * macro below exists, so the member keeps its name and the struct its layout.
+ */
+#include <spawn.h>
 #include <linux/const.h>
 
 /*

@@ -4,6 +4,12 @@
 #define _LINUX_INIT_H
 
 #include <linux/compiler.h>
+/*
+ * glibc's <stdlib.h> has a struct member named __init (struct drand48_data). Parse it before the macro
+ * below exists, or the member vanishes in this translation unit (and two Clang modules that include
+ * <stdlib.h> disagree about the struct).
+ */
+#include <stdlib.h>
 
 #define __init
 #define __exit
