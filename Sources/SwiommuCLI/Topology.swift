@@ -79,6 +79,9 @@ struct TopologyModel {
         var ranges: [(cpu: UInt64, dma: UInt64, size: UInt64)]
         var coherent: Bool
         var reserved: [ReservedRegion]
+        /// A DMA engine's "dma-channels" and "#dma-cells", when it declares them.
+        var dmaChannels: UInt32?
+        var dmaCells: UInt32?
     }
 
     struct Instance {
@@ -138,7 +141,8 @@ struct TopologyModel {
                                   link: state.iommuLink.description,
                                   dmaMask: dev.pointee.dma_mask?.pointee ?? 0, coherentMask: dev.pointee.coherent_dma_mask,
                                   busLimit: dev.pointee.bus_dma_limit, ranges: ranges, coherent: dev.pointee.dma_coherent,
-                                  reserved: state.reservedRegions))
+                                  reserved: state.reservedRegions, dmaChannels: DeviceTree.cells(np, "dma-channels")?.first,
+                                  dmaCells: DeviceTree.cells(np, "#dma-cells")?.first))
         }
     }
 
@@ -172,6 +176,9 @@ struct TopologyModel {
         out += "\nMASTERS\n"
         for m in masters {
             out += "\(m.name)  \(m.path)  \(m.compatible)\(m.pci ? "  (PCI-like)" : "")\n"
+            if let n = m.dmaChannels {
+                out += "    DMA engine: dma-channels \(n)" + (m.dmaCells.map { ", #dma-cells \($0)" } ?? "") + "\n"
+            }
             for c in m.channels {
                 let route = c.iommu.map { "\($0)" + (c.ids.isEmpty ? "" : " ids " + c.ids.map { Kernel.hex($0) }.joined(separator: " ")) }
                     ?? "bypass (no translation)"
@@ -220,6 +227,8 @@ struct TopologyModel {
                                  ("dma_start", .integer(Int64(bitPattern: r.dma))), ("size", .integer(Int64(bitPattern: r.size)))])
                     })),
                     ("coherent", .bool(m.coherent)),
+                    ("dma_channels", m.dmaChannels.map { .integer(Int64($0)) } ?? .null),
+                    ("dma_cells", m.dmaCells.map { .integer(Int64($0)) } ?? .null),
                     ("reserved_regions", .array(m.reserved.map { r in
                         .object([("type", .string(r.type.rawValue)), ("start", .integer(Int64(bitPattern: r.start))),
                                  ("length", .integer(Int64(bitPattern: r.length))), ("prot", .integer(Int64(r.prot))),
