@@ -76,8 +76,8 @@ extension Machine {
 
     /// The node whose DMA configuration applies: the device's own, or a PCI-like device's host bridge.
     func dmaConfigurationNode(_ dev: UnsafeMutablePointer<Device>) -> UnsafeMutablePointer<DeviceNode>? {
-        if DeviceState.of(dev).requesterID != nil { return dev.pointee.parent?.pointee.of_node }
-        return dev.pointee.of_node
+        let state = DeviceState.of(dev)
+        return state.requesterID != nil ? state.hostBridge : dev.pointee.of_node
     }
 
     /// Kernel: of_dma_configure_id (force_dma, as platform and PCI buses call it). 0 or -EPROBE_DEFER.

@@ -35,6 +35,8 @@ public final class DeviceState {
     public var reservedRegions: [ReservedRegion] = []
     /// The requester ID of a PCI-like device (bus << 8 | devfn), nil for others.
     public var requesterID: UInt32?
+    /// The host bridge node of a PCI-like device: its DMA configuration and iommu-map apply.
+    public var hostBridge: UnsafeMutablePointer<DeviceNode>?
     /// The bound driver's driver_managed_dma.
     public var driverManagedDMA = false
     /// Linux interrupt numbers from the device tree "interrupts" (of_irq_get's answers).

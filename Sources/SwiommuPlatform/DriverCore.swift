@@ -43,7 +43,7 @@ public final class DriverCore: @unchecked Sendable {
         pdev.pointee.dev.kobj.refcount = 1
         pdev.pointee.dev.bus = swiommu_glue_platform_bus()
         pdev.pointee.dev.numa_node = -1
-        swiommu_glue_setup_pdev_dma(pdev, false)
+        swiommu_glue_setup_pdev_dma(pdev)
         let devName: String
         switch id {
         case -1: devName = name
@@ -326,10 +326,7 @@ public final class DriverCore: @unchecked Sendable {
             return true
         }
         // Undo: managed resources, the DMA configuration, the binding.
-        releaseDevres(dev)
-        dmaCleanup?(dev)
-        dev.pointee.driver = nil
-        dev.pointee.driver_data = nil
+        unbindCleanup(dev)
         state.matchedEntry = nil
         if ret == Errno.probeDefer.negated {
             Kernel.log(.debug, driver: driverName, device: deviceName(pdev), "Driver \(driverName) requests probe deferral")
@@ -374,12 +371,21 @@ public final class DriverCore: @unchecked Sendable {
         guard let d = dev.pointee.driver else { return }
         let drv = (UnsafeMutableRawPointer(d) - Self.driverOffset).assumingMemoryBound(to: PlatformDriver.self)
         if let remove = drv.pointee.remove { remove(pdev) }
-        releaseDevres(dev)
         if !drv.pointee.driver_managed_dma { unuseDefaultDomain?(dev) }
+        unbindCleanup(dev)
+        DeviceState.of(dev).matchedEntry = nil
+    }
+
+    /// Kernel: device_unbind_cleanup: devres, the DMA ops, the dma-ranges map, the binding.
+    private func unbindCleanup(_ dev: UnsafeMutablePointer<Device>) {
+        releaseDevres(dev)
         dmaCleanup?(dev)
+        if let map = dev.pointee.dma_range_map {
+            free(UnsafeMutableRawPointer(mutating: map))
+            dev.pointee.dma_range_map = nil
+        }
         dev.pointee.driver = nil
         dev.pointee.driver_data = nil
-        DeviceState.of(dev).matchedEntry = nil
     }
 
     // MARK: devres. Kernel: drivers/base/devres.c.

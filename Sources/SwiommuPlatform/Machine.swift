@@ -110,7 +110,7 @@ public final class Machine: @unchecked Sendable {
         if DeviceTree.strings(node, "device_type").first == "pci" {
             var child = node.pointee.child
             while let c = child {
-                createPCIDevice(c, bridge: pdev)
+                createPCIDevice(c, parent: pdev.device, hostBridge: node)
                 child = c.pointee.sibling
             }
             return
@@ -145,7 +145,6 @@ public final class Machine: @unchecked Sendable {
                               parent: UnsafeMutablePointer<Device>?) -> UnsafeMutablePointer<PlatformDevice>? {
         let pdev = drivers.allocateDevice(name: busID(node), id: -1)
         attach(pdev, to: node, parent: parent)
-        swiommu_glue_setup_pdev_dma(pdev, true)
         // Since Linux 5.17 only reg becomes static resources; interrupts are resolved on demand
         // (platform_get_irq -> of_irq_get).
         let res: [resource] = registerWindows(node).map {
@@ -157,18 +156,28 @@ public final class Machine: @unchecked Sendable {
         return register(pdev)
     }
 
-    /// A PCI-like device: a host bridge's child, on the PCI bus, named "0000:bb:dd.f", with the requester
-    /// ID (bus << 8 | devfn) its reg's high cell gives.
-    private func createPCIDevice(_ node: UnsafeMutablePointer<DeviceNode>, bridge: UnsafeMutablePointer<PlatformDevice>) {
+    /// A PCI-like device: a node below a host bridge, on the PCI bus, named "0000:bb:dd.f", with the
+    /// requester ID (bus << 8 | devfn) its reg's high cell gives.
+    private func createPCIDevice(_ node: UnsafeMutablePointer<DeviceNode>, parent: UnsafeMutablePointer<Device>,
+                                 hostBridge: UnsafeMutablePointer<DeviceNode>) {
         guard DeviceTree.isAvailable(node), let hi = DeviceTree.cells(node, "reg")?.first else { return }
         let rid = (hi >> 8) & 0xffff
         let name = "0000:" + hex2(rid >> 8) + ":" + hex2((rid >> 3) & 0x1f) + "." + String(rid & 7)
         let pdev = drivers.allocateDevice(name: name, id: -1)
-        attach(pdev, to: node, parent: bridge.device)
+        attach(pdev, to: node, parent: parent)
         pdev.pointee.dev.bus = swiommu_glue_pci_bus()
-        swiommu_glue_setup_pdev_dma(pdev, true)
-        DeviceState.of(pdev.device).requesterID = rid
-        _ = register(pdev)
+        let state = DeviceState.of(pdev.device)
+        state.requesterID = rid
+        state.hostBridge = hostBridge
+        guard register(pdev) != nil else { return }
+        // A bridge (a root port): the devices behind it are PCI-like too, their bus number in their reg.
+        if DeviceTree.strings(node, "device_type").first == "pci" {
+            var child = node.pointee.child
+            while let c = child {
+                createPCIDevice(c, parent: pdev.device, hostBridge: hostBridge)
+                child = c.pointee.sibling
+            }
+        }
     }
 
     private func hex2(_ v: UInt32) -> String {
@@ -188,7 +197,7 @@ public final class Machine: @unchecked Sendable {
     private func recordChannels(_ pdev: UnsafeMutablePointer<PlatformDevice>) {
         let state = DeviceState.of(pdev.device)
         var channels: [DMAChannel]?
-        if let rid = state.requesterID, let bridge = pdev.pointee.dev.parent?.pointee.of_node {
+        if let rid = state.requesterID, let bridge = state.hostBridge {
             channels = OFIOMMU.mapRequesterID(rid, bridge: bridge, in: tree).map { [$0] }
         } else if let np = pdev.pointee.dev.of_node {
             channels = (try? OFIOMMU.channels(of: np, in: tree, file: board.source)) ?? nil

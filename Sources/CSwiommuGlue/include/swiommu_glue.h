@@ -52,15 +52,15 @@ static inline const struct bus_type *swiommu_glue_platform_bus(void)
 }
 
 /*
- * DMA masks of a new platform device, as the kernel sets them: platform_device_alloc() points dma_mask at
- * platform_dma_mask (setup_pdev_dma_masks), a device tree device points it at coherent_dma_mask
- * (of_platform_device_create_pdata). Both start at 32 bits.
+ * DMA masks of a new platform device, as platform_device_alloc() sets them (setup_pdev_dma_masks): 32 bits,
+ * dma_mask pointing at platform_dma_mask. Device tree devices are made the same way (of_device_alloc), so
+ * of_platform_device_create_pdata() finds dma_mask set and leaves it.
  */
-static inline void swiommu_glue_setup_pdev_dma(struct platform_device *pdev, bool of_device)
+static inline void swiommu_glue_setup_pdev_dma(struct platform_device *pdev)
 {
 	pdev->platform_dma_mask = 0xffffffffull;
 	pdev->dev.coherent_dma_mask = 0xffffffffull;
-	pdev->dev.dma_mask = of_device ? &pdev->dev.coherent_dma_mask : &pdev->platform_dma_mask;
+	pdev->dev.dma_mask = &pdev->platform_dma_mask;
 	pdev->dev.dma_parms = &pdev->dma_parms;
 	pdev->dev.dma_pools.next = &pdev->dev.dma_pools;
 	pdev->dev.dma_pools.prev = &pdev->dev.dma_pools;
