@@ -27,24 +27,10 @@
 #include <linux/printk.h>
 #include <linux/slab.h>
 #include <swiommu/swiommu.h>
+#include "swiommu_test.h"
 
 #define ISP_PATH	"/soc/isp@fe0a0000"
 #define ISP_NAME	"fe0a0000.isp"
-
-static int boot(void **state)
-{
-	(void)state;
-	swiommu_warn_reset();
-	swiommu_log_reset();
-	return swiommu_init(NULL);
-}
-
-static int shut_down(void **state)
-{
-	(void)state;
-	swiommu_exit();
-	return 0;
-}
 
 static struct platform_device *isp_pdev(void)
 {

@@ -24,18 +24,11 @@
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <swiommu/swiommu.h>
+#include "swiommu_test.h"
 
 #define ISP_PATH	"/soc/isp@fe0a0000"
 #define ISP_NAME	"fe0a0000.isp"
 #define CODEC_NAME	"fe400000.codec"
-
-static int boot(void **state)
-{
-	(void)state;
-	swiommu_warn_reset();
-	swiommu_log_reset();
-	return swiommu_init(NULL);
-}
 
 static int down(void **state)
 {
@@ -43,13 +36,6 @@ static int down(void **state)
 	swiommu_exit();
 	swiommu_warn_reset();
 	swiommu_log_reset();
-	return 0;
-}
-
-static int shut_down(void **state)
-{
-	(void)state;
-	swiommu_exit();
 	return 0;
 }
 

@@ -17,26 +17,12 @@
 #include <linux/vmalloc.h>
 #include <asm/io.h>
 #include <swiommu/swiommu.h>
+#include "swiommu_test.h"
 
 #define SZ_4G		(1ULL << 32)
 #define BANK0_START	0x80000000ULL
 #define BANK1_START	0x880000000ULL
 #define BANK_SIZE	0x80000000ULL
-
-static int boot(void **state)
-{
-	(void)state;
-	swiommu_warn_reset();
-	swiommu_log_reset();
-	return swiommu_init(NULL);
-}
-
-static int shut_down(void **state)
-{
-	(void)state;
-	swiommu_exit();
-	return 0;
-}
 
 /* What SLUB's kmalloc_index() picks for @size: kmalloc-8 ... kmalloc-8k, with kmalloc-96 and -192. */
 static size_t kmalloc_class(size_t size)

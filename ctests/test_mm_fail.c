@@ -17,6 +17,7 @@
 #include <linux/vmalloc.h>
 #include <asm/io.h>
 #include <swiommu/swiommu.h>
+#include "swiommu_test.h"
 
 #define SZ_4G		(1ULL << 32)
 #define BANK0_START	0x80000000ULL
@@ -29,26 +30,12 @@ static void reset_records(void)
 	swiommu_log_reset();
 }
 
-static int boot(void **state)
-{
-	(void)state;
-	reset_records();
-	return swiommu_init(NULL);
-}
-
 /* For tests that start with the machine down. */
 static int down(void **state)
 {
 	(void)state;
 	swiommu_exit();
 	reset_records();
-	return 0;
-}
-
-static int shut_down(void **state)
-{
-	(void)state;
-	swiommu_exit();
 	return 0;
 }
 
