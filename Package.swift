@@ -46,6 +46,8 @@ let package = Package(
                 swiftSettings: lean),
         .target(name: "SwiommuIOVA", dependencies: ["SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
         .target(name: "SwiommuPageTable", dependencies: ["SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
+        .target(name: "SwiommuIOMMU", dependencies: ["SwiommuPageTable", "SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"],
+                swiftSettings: lean),
         // The ABI layer: @c exports with kernel names; converts and dispatches only.
         .target(name: "Swiommu", dependencies: ["SwiommuPlatform", "SwiommuPageTable", "SwiommuIOVA", "SwiommuMemory", "SwiommuBase",
                                                 "CKernel", "CSwiommuGlue"], swiftSettings: lean + abiHeader),
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "SwiommuBaseTests", dependencies: ["SwiommuBase"]),
         .testTarget(name: "SwiommuMemoryTests", dependencies: ["SwiommuMemory", "SwiommuBase"]),
         .testTarget(name: "SwiommuIOVATests", dependencies: ["SwiommuIOVA", "SwiommuBase"]),
+        .testTarget(name: "SwiommuIOMMUTests", dependencies: ["SwiommuIOMMU", "SwiommuBase"]),
         .testTarget(name: "SwiommuPageTableTests", dependencies: ["SwiommuPageTable", "SwiommuMemory", "SwiommuBase", "CKernel"]),
         .testTarget(name: "SwiommuPlatformTests", dependencies: ["SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel"]),
         .testTarget(name: "SwiommuTests", dependencies: ["Swiommu", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel"]),
