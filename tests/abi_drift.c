@@ -30,7 +30,9 @@
 #include <linux/of_platform.h>
 #include <linux/mod_devicetable.h>
 #include <linux/ioport.h>
+#include <linux/iommu.h>
 #include <linux/pci.h>
+#include <linux/iova.h>
 #include <swiommu/swiommu.h>
 #undef swiommu_init
 #include "swiommu-Swift.h"

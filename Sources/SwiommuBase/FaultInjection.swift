@@ -4,6 +4,8 @@ import CSwiommuGlue
 /// A place where an allocation or operation can be made to fail.
 public enum FaultPoint: Int, CaseIterable, Sendable {
     case kmalloc, allocPages, vmalloc
+    /// alloc_iova and alloc_iova_fast (issue 4).
+    case iova
 
     /// The name C code passes to `swiommu_fail_nth`.
     public var name: String {
@@ -11,6 +13,7 @@ public enum FaultPoint: Int, CaseIterable, Sendable {
         case .kmalloc: "kmalloc"
         case .allocPages: "alloc_pages"
         case .vmalloc: "vmalloc"
+        case .iova: "iova"
         }
     }
 

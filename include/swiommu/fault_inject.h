@@ -5,8 +5,9 @@
 
 /**
  * swiommu_fail_nth() - make the @nth call (counting from 1, from now) at @point fail, once.
- * @point: "kmalloc", "alloc_pages" or "vmalloc" (later layers add "iova", "iommu_map", "swiotlb",
- *         "attach").
+ * @point: "kmalloc", "alloc_pages", "vmalloc", or "iova": alloc_iova() returns NULL and alloc_iova_fast()
+ *         returns 0, changing nothing (each call of either counts once; alloc_iova_fast()'s own use of the
+ *         tree does not count). Later layers add "iommu_map", "swiotlb", "attach".
  * @nth: 1 for the next call; 0 disarms the point.
  *
  * Return: 0, or -EINVAL for an unknown point (with a message naming it).

@@ -10,5 +10,6 @@
 #include <swiommu/alloc_tag.h>
 #include <swiommu/layout.h>
 #include <swiommu/topology.h>
+#include <swiommu/iova.h>
 
 #endif /* _SWIOMMU_SWIOMMU_H */

@@ -1,1 +1,0 @@
-// The IOVA allocator layer (issue 4). Kernel: drivers/iommu/iova.c.

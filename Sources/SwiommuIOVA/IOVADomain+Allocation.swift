@@ -1,0 +1,110 @@
+// alloc_iova: the kernel's top-down policy (cached nodes, 32-bit fast fail, one retry above the cached node),
+// computed with the gap-augmented tree instead of the kernel's node-by-node walk, giving the same address.
+import CKernel
+import SwiommuBase
+
+extension IOVADomain {
+    /// Kernel: `alloc_iova`. nil when nothing fits or the "iova" fault-injection point fires; nil with a WARN for
+    /// a size of 0 or a limit below start_pfn (the kernel does not check).
+    public func allocate(size: UInt64, limit: IOVAPFN, sizeAligned: Bool) -> IOVAHandle? {
+        guard checkRequest("alloc_iova", size: size, limit: limit) else { return nil }
+        if faultFires { return nil }
+        lockWriter()
+        let i = allocateLocked(size: size, limitExclusive: limit.rawValue &+ 1, sizeAligned: sizeAligned)
+        unlockWriter()
+        return i == NodePool.none ? nil : handle(i)
+    }
+
+    /// The argument checks the kernel lacks: a WARN and false for a size of 0 or a limit below start_pfn.
+    @inline(__always) func checkRequest(_ caller: StaticString, size: UInt64, limit: IOVAPFN) -> Bool {
+        if size != 0 && limit.rawValue >= startPfn { return true }
+        if size == 0 {
+            Kernel.warn("\(caller): size 0")
+        } else {
+            Kernel.warn("\(caller): limit_pfn \(Kernel.hex(limit.rawValue)) is below start_pfn \(Kernel.hex(startPfn))")
+        }
+        return false
+    }
+
+    /// Allocate and insert a node of `size` granules below the exclusive `limit` (which wrapped to 0 when the
+    /// caller's limit was ~0UL, as in the kernel). Returns the node or `none`.
+    /// Kernel: `__alloc_and_insert_iova_range`.
+    func allocateLocked(size: UInt64, limitExclusive limit: UInt64, sizeAligned: Bool) -> UInt32 {
+        // align_mask <<= fls_long(size - 1), with x86's shift-count masking for the (absurd) top bit.
+        let alignMask: UInt64 = sizeAligned ? ~0 &<< UInt64(Log2.fls(size &- 1)) : ~0
+        if limit <= dma32Pfn && size >= max32AllocSize { return NodePool.none }
+        let start = limit <= dma32Pfn ? cached32Node : cachedNode
+        let retryPfn = hi(start)
+        var pfn = search(from: start, limit: limit, size: size, alignMask: alignMask, low: startPfn)
+        if pfn == nil && retryPfn < limit {
+            // The kernel restarts from iova_find_limit(limit) (or the anchor): the highest place at or above the
+            // limit, which for this search is the same as starting from the anchor.
+            pfn = search(from: NodePool.anchor, limit: limit, size: size, alignMask: alignMask, low: retryPfn &+ 1)
+        }
+        guard let pfn else {
+            max32AllocSize = size
+            return NodePool.none
+        }
+        guard let i = tree.pool.allocate() else { return NodePool.none }
+        let p = tree.node(i)
+        p.pointee.pfn_lo = CUnsignedLong(pfn)
+        p.pointee.pfn_hi = CUnsignedLong(pfn &+ size &- 1)
+        p.pointee.node.state = NodeState.allocated
+        tree.insert(i)
+        // Kernel: __cached_rbnode_insert_update.
+        if pfn &+ size &- 1 < dma32Pfn { cached32Node = i } else { cachedNode = i }
+        return i
+    }
+
+    /// The kernel's walk down from `start`, with the same result, in O(log n).
+    ///
+    /// The kernel steps from node U to its predecessor P while the candidate `new = (min(limit, U.lo) - size) &
+    /// mask` still collides with P (`new <= P.hi`) and stays at or above `low`; it succeeds where it stops if
+    /// `min(limit, U.lo) >= size` and `new >= low`. `new` only decreases on the way down, so the first stop
+    /// decides. Nodes at or above the limit share one `new`; only the lowest of them (over the highest node
+    /// below the limit) can stop the walk. Below the limit the walk stops at the first node whose gap holds the
+    /// request: the tree finds it with its subtree summaries (largest gap; for size-aligned requests of up to 64
+    /// granules, which alignment classes some gap can hold).
+    ///
+    /// Not logarithmic: a size-aligned request that is not a power of two meets subtrees whose gaps hold a run of
+    /// more than half its alignment from an aligned start, yet not the whole request, and a size-aligned request
+    /// of more than 64 granules (or of 2^20 granules and more) meets gaps that are long enough but hold no
+    /// aligned start; the search then looks further down. `misalignedGaps` counts those gaps.
+    func search(from start: UInt32, limit: UInt64, size: UInt64, alignMask: UInt64, low: UInt64) -> UInt64? {
+        var u = start
+        if lo(start) >= limit {
+            if limit < size { return nil }           // high < size: the kernel's wrapped `new` fails
+            let new = (limit &- size) & alignMask
+            if new < low { return nil }
+            let p = tree.highest(loBelow: limit)
+            if p == NodePool.none || new > hi(p) { return new }
+            u = p
+        }
+        let sat = GapTree.saturated
+        var request = GapTree.Request(need: size >= UInt64(sat) ? sat : UInt32(truncatingIfNeeded: size), fitMask: 0)
+        let k = Log2.fls(size &- 1)
+        if alignMask != ~0 && k >= 1 && k <= GapTree.fitClasses {
+            request.fitMask = size == UInt64(1) &<< UInt64(k) ? 1 &<< UInt32(5 &+ k) : 1 &<< UInt32(k &- 1)
+        }
+        // Below pfn low + size nothing can succeed: the walk would fail there.
+        let (floor, overflow) = low.addingReportingOverflow(size)
+        if overflow { return nil }
+        let c = tree.last(loAtMost: lo(u), request, floor: floor) { c in
+            let clo = lo(c)
+            let new = (clo &- size) & alignMask
+            let g = tree.gap(c)
+            let fits: Bool
+            if g < sat {
+                fits = new >= clo &- UInt64(g)       // inside [first free pfn, pfn_lo)
+            } else {
+                let p = tree.predecessor(c)
+                fits = p == NodePool.none || (clo &- hi(p) &- 1 >= size && new > hi(p))
+            }
+            if !fits { misalignedGaps &+= 1 }
+            return fits
+        }
+        if c == NodePool.none { return nil }
+        let new = (lo(c) &- size) & alignMask
+        return new >= low ? new : nil
+    }
+}

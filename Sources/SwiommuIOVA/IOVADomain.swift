@@ -1,0 +1,258 @@
+// One IOVA domain: the tree of allocations, the kernel's cached nodes and 32-bit fast-fail state, its one lock,
+// and the public Swift API that the ABI layer dispatches to. Kernel: `struct iova_domain`.
+import CKernel
+import CSwiommuGlue
+import Glibc
+import SwiommuBase
+import Synchronization
+
+/// An allocated range as the C face sees it: the address of its `struct iova`. Valid until it is freed.
+public struct IOVAHandle: Hashable, @unchecked Sendable {
+    public let pointer: UnsafeMutableRawPointer
+    @inlinable public init(_ p: UnsafeMutableRawPointer) { pointer = p }
+    public var range: IOVARange {
+        let p = pointer.assumingMemoryBound(to: iova.self)
+        return IOVARange(lo: IOVAPFN(UInt64(p.pointee.pfn_lo)), hi: IOVAPFN(UInt64(p.pointee.pfn_hi)))
+    }
+}
+
+/// What `IOVADomain.statistics` reports. Kernel: none (swiommu_iova_get_stats).
+public struct IOVAStatistics: Sendable, Equatable {
+    public var allocations = 0
+    public var cached = 0
+    public var depotMagazines = 0
+    public var nodeBytes = 0
+    public var poolBytes = 0
+    public var cachedPfnLo: UInt64 = 0
+    public var cached32PfnLo: UInt64 = 0
+    public var max32AllocSize: UInt64 = 0
+    public var treeHeight = 0
+    public var misalignedGaps = 0
+}
+
+/// An IOVA domain. Kernel: `struct iova_domain` and the functions of drivers/iommu/iova.c.
+///
+/// Thread safety: the tree, the cached nodes, the depots and the pool are guarded by one mutex (the kernel's
+/// `iova_rbtree_lock` and the rcaches' depot locks in one). The rcaches' fast paths take no lock shared with
+/// other threads (see `RangeCache`), and `free_iova_fast` finds its node with a seqlock-validated lookup.
+public final class IOVADomain: @unchecked Sendable {
+    /// Kernel: `granule`, `iova_shift()`, `start_pfn`, `dma_32bit_pfn`.
+    public let granule: UInt64
+    public let shift: Int
+    public let startPfn: UInt64
+    public let dma32Pfn: UInt64
+    /// Kernel: `max32_alloc_size`.
+    public internal(set) var max32AllocSize: UInt64
+    /// Kernel: `cached_node`, `cached32_node` (pool indices; `NodePool.anchor` for the anchor).
+    var cachedNode = NodePool.anchor
+    var cached32Node = NodePool.anchor
+    var tree: GapTree
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    /// The seqlock sequence of the tree: odd while a writer changes it.
+    let sequence: UnsafeMutablePointer<Int>
+    var rangeCache: RangeCache
+    /// True once `initRangeCaches()` succeeded. Kernel: `rcaches != NULL`.
+    public internal(set) var hasRangeCaches = false
+    /// Cleared by `destroy()`.
+    var alive = true
+    /// `ThreadCPU.key`, copied.
+    let cpuKey: pthread_key_t
+    /// Gaps long enough for a request that held no aligned start for it: the searches' non-logarithmic steps.
+    public internal(set) var misalignedGaps = 0
+
+    /// Kernel: `init_iova_domain`. The kernel BUGs for a granule that is not a power of two or is larger than
+    /// PAGE_SIZE; here that is a WARN and nil, unless `allowLargeGranule` accepts the larger granule.
+    public init?(granule: UInt64, startPfn: IOVAPFN, pageSize: UInt64, allowLargeGranule: Bool = false) {
+        guard granule != 0, granule & (granule &- 1) == 0 else {
+            Kernel.warn("init_iova_domain: granule \(Kernel.hex(granule)) is not a power of two")
+            return nil
+        }
+        guard granule <= pageSize || allowLargeGranule else {
+            Kernel.warn("init_iova_domain: granule \(Kernel.hex(granule)) is larger than PAGE_SIZE "
+                        + "\(Kernel.hex(pageSize)) (swiommu_iova_allow_large_granule() permits it)")
+            return nil
+        }
+        guard let t = GapTree() else {
+            Kernel.warn("init_iova_domain: cannot reserve address space for the domain's nodes")
+            return nil
+        }
+        tree = t
+        self.granule = granule
+        shift = granule.trailingZeroBitCount
+        self.startPfn = startPfn.rawValue
+        // 1UL << (32 - shift); a granule of 2^32 or more makes it 1 (x86's shift semantics).
+        dma32Pfn = 1 &<< UInt64(32 &- shift)
+        max32AllocSize = dma32Pfn
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        sequence = .allocate(capacity: 8)
+        sequence.initialize(repeating: 0, count: 8)
+        rangeCache = RangeCache()
+        cpuKey = ThreadCPU.key
+    }
+
+    /// Whether the "iova" fault-injection point fires for this call (one relaxed load when disarmed).
+    @inline(__always) var faultFires: Bool {
+        swiommu_glue_fault_should_fail(Int32(FaultPoint.iova.rawValue))
+    }
+
+    deinit {
+        if alive { teardown() }
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        sequence.deallocate()
+    }
+
+    // MARK: Locking
+
+    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
+    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+
+    /// Take the lock and open a seqlock write section: lock-free readers retry until `unlockWriter()`.
+    @inline(__always) func lockWriter() {
+        pthread_mutex_lock(mutex)
+        swiommu_glue_atomic_store_long(sequence, sequence.pointee &+ 1)
+        atomicMemoryFence(ordering: .releasing)
+    }
+
+    @inline(__always) func unlockWriter() {
+        atomicMemoryFence(ordering: .releasing)
+        swiommu_glue_atomic_store_long(sequence, sequence.pointee &+ 1)
+        pthread_mutex_unlock(mutex)
+    }
+
+    // MARK: Node helpers
+
+    @inline(__always) func lo(_ i: UInt32) -> UInt64 { tree.lo(i) }
+    @inline(__always) func hi(_ i: UInt32) -> UInt64 { tree.hi(i) }
+    @inline(__always) func handle(_ i: UInt32) -> IOVAHandle { IOVAHandle(UnsafeMutableRawPointer(tree.node(i))) }
+
+    // MARK: Lookup and free (the tree)
+
+    /// Kernel: `find_iova`.
+    public func find(_ pfn: IOVAPFN) -> IOVAHandle? {
+        lock()
+        defer { unlock() }
+        let i = tree.find(containing: pfn.rawValue)
+        return i == NodePool.none ? nil : handle(i)
+    }
+
+    /// Remove node `i` from the tree and return it to the pool, moving the cached nodes as the kernel does.
+    /// Kernel: `remove_iova` (`__cached_rbnode_delete_update` + `rb_erase`) and `free_iova_mem`.
+    /// `i` must be in the tree (a descent by its pfn_lo reaches it).
+    func removeLocked(_ i: UInt32) {
+        let ilo = lo(i), ihi = hi(i)
+        guard var next = tree.remove(i) else {
+            Kernel.warn("iova: node [\(Kernel.hex(ilo)), \(Kernel.hex(ihi))] is not in the tree")
+            return
+        }
+        if next == NodePool.none { next = NodePool.anchor }
+        if i == cached32Node || (ihi < dma32Pfn && ilo >= lo(cached32Node)) { cached32Node = next }
+        if ilo < dma32Pfn { max32AllocSize = dma32Pfn }
+        if ilo >= lo(cachedNode) { cachedNode = next }
+        tree.pool.release(i)
+    }
+
+    /// Kernel: `free_iova`. An unknown pfn changes nothing (a WARN here); so does a pfn held by an rcache.
+    public func free(pfn: IOVAPFN) {
+        lockWriter()
+        let i = tree.find(containing: pfn.rawValue)
+        let state = i == NodePool.none ? NodeState.free : tree.node(i).pointee.node.state
+        if state == NodeState.allocated { removeLocked(i) }
+        unlockWriter()
+        if i == NodePool.none {
+            Kernel.warn("free_iova: no IOVA contains pfn \(Kernel.hex(pfn.rawValue)) (freed already?)")
+        } else if state == NodeState.cached {
+            Kernel.warn("free_iova: pfn \(Kernel.hex(pfn.rawValue)) was freed already (it sits in an rcache)")
+        }
+    }
+
+    /// Kernel: `__free_iova`. A pointer that is not a live allocation of this domain changes nothing (a WARN).
+    public func free(_ h: IOVAHandle) {
+        lockWriter()
+        // A slot of this pool: allocated and cached nodes are in the tree, free ones are not.
+        let i = tree.pool.index(of: h.pointer)
+        let state = i.map { tree.node($0).pointee.node.state } ?? NodeState.free
+        if let i, state == NodeState.allocated { removeLocked(i) }
+        unlockWriter()
+        if i == nil {
+            Kernel.warn("__free_iova: \(Kernel.hex(UInt(bitPattern: h.pointer))) is not an IOVA of this domain "
+                        + "(another domain's, the anchor, or not an IOVA)")
+        } else if state == NodeState.free {
+            Kernel.warn("__free_iova: \(Kernel.hex(UInt(bitPattern: h.pointer))) was freed already")
+        } else if state == NodeState.cached {
+            Kernel.warn("__free_iova: [\(Kernel.hex(UInt64(h.pointer.assumingMemoryBound(to: iova.self).pointee.pfn_lo)))] "
+                        + "was freed already (it sits in an rcache)")
+        }
+    }
+
+    // MARK: Teardown
+
+    /// Kernel: `put_iova_domain`: frees the rcaches (their ranges with the tree), every node, the pool.
+    public func destroy() {
+        guard alive else { return }
+        if hasRangeCaches { IOVAClock.unregister(self) }
+        lock()
+        teardown()
+        unlock()
+    }
+
+    private func teardown() {
+        alive = false
+        rangeCache.destroy()
+        hasRangeCaches = false
+        tree.removeAll()
+        tree.destroy()
+    }
+
+    // MARK: Introspection
+
+    /// Live allocations (allocated, reserved or cached), the anchor excluded.
+    public var allocationCount: Int {
+        lock()
+        defer { unlock() }
+        return tree.count
+    }
+
+    /// Every allocation in ascending order (for tests and dumps).
+    public var ranges: [IOVARange] {
+        lock()
+        defer { unlock() }
+        var out: [IOVARange] = []
+        out.reserveCapacity(tree.count)
+        var stack: [UInt32] = []
+        var x = tree.root
+        while x != NodePool.none || !stack.isEmpty {
+            while x != NodePool.none { stack.append(x); x = tree.left(x) }
+            let y = stack.removeLast()
+            out.append(IOVARange(lo: IOVAPFN(lo(y)), hi: IOVAPFN(hi(y))))
+            x = tree.right(y)
+        }
+        return out
+    }
+
+    /// The kernel's `cached_node` and `cached32_node` as pfn_lo values (~0 for the anchor).
+    public var cachedNodes: (cached: IOVAPFN, cached32: IOVAPFN) {
+        lock()
+        defer { unlock() }
+        return (IOVAPFN(lo(cachedNode)), IOVAPFN(lo(cached32Node)))
+    }
+
+    public var statistics: IOVAStatistics {
+        lock()
+        defer { unlock() }
+        var s = IOVAStatistics()
+        s.allocations = tree.count
+        let rc = rangeCache.census()
+        s.cached = rc.entries
+        s.depotMagazines = rc.depotMagazines
+        s.nodeBytes = tree.pool.live * MemoryLayout<iova>.stride
+        s.poolBytes = tree.pool.bytes + rc.bytes + GapTree.maxDepth * 4 * 4
+        s.cachedPfnLo = lo(cachedNode)
+        s.cached32PfnLo = lo(cached32Node)
+        s.max32AllocSize = max32AllocSize
+        s.treeHeight = tree.height
+        s.misalignedGaps = misalignedGaps
+        return s
+    }
+}

@@ -1,0 +1,110 @@
+// Which CPU a thread counts as for the rcaches (the kernel's per-CPU magazines are per thread here), and the
+// simulated num_online_cpus() that bounds the depots.
+import Glibc
+import SwiommuBase
+
+/// The CPU numbers threads count as, process-wide. A thread takes the lowest free number at its first fast call
+/// and gives it back when it exits; `set(_:)` picks one. Kernel: `smp_processor_id()`, `num_online_cpus()`.
+public enum ThreadCPU {
+    /// CPU numbers are 0 ..< maxCPUs. Kernel: `nr_cpu_ids`.
+    public static let maxCPUs = 256
+    public static let defaultOnlineCPUs = 8
+
+    final class State: @unchecked Sendable {
+        let lock = Lock()
+        var taken = [Bool](repeating: false, count: ThreadCPU.maxCPUs)
+        var online = ThreadCPU.defaultOnlineCPUs
+        var warnedFull = false
+    }
+
+    static let state = State()
+
+    /// The thread's number + 2 (1: none free; unset: not assigned yet).
+    static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k) { value in ThreadCPU.threadExit(value) }
+        return k
+    }()
+
+    /// The CPU the calling thread counts as, or -1 when every number is taken by a live thread (the thread then
+    /// bypasses the rcaches).
+    @inline(__always) public static func current() -> Int { current(key: key) }
+
+    /// `current()` with the key at hand (domains keep a copy, sparing the fast path a lazy-global check).
+    @inline(__always) static func current(key: pthread_key_t) -> Int {
+        if let v = pthread_getspecific(key) { return Int(bitPattern: v) &- 2 }
+        return assignLowest()
+    }
+
+    @inline(never) static func assignLowest() -> Int {
+        let s = state
+        s.lock.lock()
+        var cpu = -1
+        if let i = s.taken.firstIndex(of: false) {
+            s.taken[i] = true
+            cpu = i
+        }
+        let warn = cpu < 0 && !s.warnedFull
+        if warn { s.warnedFull = true }
+        s.lock.unlock()
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: cpu + 2))
+        if warn {
+            Kernel.log(.warning, "iova: more than \(maxCPUs) threads use the rcaches; the others bypass them")
+        }
+        return cpu
+    }
+
+    /// Make the calling thread count as `cpu` (-1: the lowest free number). `.busy` when another live thread
+    /// counts as it, `.invalid` when out of range.
+    public static func set(_ cpu: Int) -> Errno? {
+        guard cpu >= -1 && cpu < maxCPUs else { return .invalid }
+        let mine = pthread_getspecific(key).map { Int(bitPattern: $0) - 2 }
+        if cpu == -1 {
+            if let mine, mine >= 0 { release(mine) }
+            pthread_setspecific(key, nil)
+            _ = assignLowest()
+            return nil
+        }
+        if mine == cpu { return nil }
+        let s = state
+        s.lock.lock()
+        if s.taken[cpu] {
+            s.lock.unlock()
+            return .busy
+        }
+        s.taken[cpu] = true
+        if let mine, mine >= 0 { s.taken[mine] = false }
+        s.lock.unlock()
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: cpu + 2))
+        return nil
+    }
+
+    static func release(_ cpu: Int) {
+        let s = state
+        s.lock.lock()
+        s.taken[cpu] = false
+        s.lock.unlock()
+    }
+
+    static func threadExit(_ value: UnsafeMutableRawPointer?) {
+        guard let value else { return }
+        let cpu = Int(bitPattern: value) - 2
+        if cpu >= 0 { release(cpu) }
+    }
+
+    /// Kernel: `num_online_cpus()`: the depot trim keeps at most this many full magazines per size class.
+    public static var onlineCPUs: Int {
+        get {
+            let s = state
+            s.lock.lock()
+            defer { s.lock.unlock() }
+            return s.online
+        }
+        set {
+            let s = state
+            s.lock.lock()
+            s.online = newValue
+            s.lock.unlock()
+        }
+    }
+}
