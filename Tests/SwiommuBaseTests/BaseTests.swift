@@ -65,7 +65,8 @@ import CKernel
         #expect(FaultPoint(name: "kmalloc") == .kmalloc)
         #expect(FaultPoint(name: "alloc_pages") == .allocPages)
         #expect(FaultPoint(name: "vmalloc") == .vmalloc)
-        #expect(FaultPoint(name: "iova") == nil)
+        #expect(FaultPoint(name: "iova") == .iova)
+        #expect(FaultPoint(name: "swiotlb") == nil)
     }
 }
 
