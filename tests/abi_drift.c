@@ -31,6 +31,7 @@
 #include <linux/mod_devicetable.h>
 #include <linux/ioport.h>
 #include <linux/iommu.h>
+#include <linux/io-pgtable.h>
 #include <linux/pci.h>
 #include <linux/iova.h>
 #include <swiommu/swiommu.h>

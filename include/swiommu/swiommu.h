@@ -9,6 +9,7 @@
 #include <swiommu/fault_inject.h>
 #include <swiommu/alloc_tag.h>
 #include <swiommu/layout.h>
+#include <swiommu/io_pgtable.h>
 #include <swiommu/topology.h>
 #include <swiommu/iova.h>
 
