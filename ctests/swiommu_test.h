@@ -22,4 +22,13 @@ static inline int shut_down(void **state)
 	return 0;
 }
 
+/* Per-test setup for suites that boot once per group: forget earlier log and WARN records. */
+static inline int clean_records(void **state)
+{
+	(void)state;
+	swiommu_warn_reset();
+	swiommu_log_reset();
+	return 0;
+}
+
 #endif /* SWIOMMU_CTESTS_SWIOMMU_TEST_H */

@@ -18,6 +18,7 @@
 #include <linux/printk.h>
 #include <linux/io-pgtable.h>
 #include <swiommu/swiommu.h>
+#include "swiommu_test.h"
 
 /* ---------------------------------------------------------------------------------------------------
  * The selftests' dummy TLB ops (io-pgtable-arm.c): WARN if the cookie is not the cfg or a size is not
@@ -507,27 +508,6 @@ static void page_size_choice(void **state)
 }
 
 /* The machine is booted once for the group (as examples/hello.c does); each test starts with clean records. */
-static int boot(void **state)
-{
-	(void)state;
-	return swiommu_init(NULL);
-}
-
-static int shut_down(void **state)
-{
-	(void)state;
-	swiommu_exit();
-	return 0;
-}
-
-static int clean_records(void **state)
-{
-	(void)state;
-	swiommu_warn_reset();
-	swiommu_log_reset();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {

@@ -13,6 +13,7 @@
 #include <linux/sizes.h>
 #include <linux/io-pgtable.h>
 #include <swiommu/swiommu.h>
+#include "swiommu_test.h"
 
 static struct io_pgtable_cfg lpae_cfg(void)
 {
@@ -280,27 +281,6 @@ static void leaked_tables_are_reported(void **state)
 	assert_int_equal(ops->iova_to_phys(ops, 0x1000), 0x1000);
 	free_io_pgtable_ops(ops);
 	assert_int_equal(swiommu_init(NULL), 0);
-}
-
-static int boot(void **state)
-{
-	(void)state;
-	return swiommu_init(NULL);
-}
-
-static int shut_down(void **state)
-{
-	(void)state;
-	swiommu_exit();
-	return 0;
-}
-
-static int clean_records(void **state)
-{
-	(void)state;
-	swiommu_warn_reset();
-	swiommu_log_reset();
-	return 0;
 }
 
 int main(void)

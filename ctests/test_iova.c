@@ -11,25 +11,12 @@
 #include <linux/errno.h>
 #include <linux/iova.h>
 #include <swiommu/swiommu.h>
+#include "swiommu_test.h"
 
 #define LIMIT_32	0xfffffUL		/* 4 GiB - 1 in 4 KiB granules */
 #define LIMIT_48	((1UL << 36) - 1)
 
 static struct iova_domain dom;
-
-static int boot(void **state)
-{
-	(void)state;
-	swiommu_warn_reset();
-	return swiommu_init(NULL);
-}
-
-static int shut_down(void **state)
-{
-	(void)state;
-	swiommu_exit();
-	return 0;
-}
 
 static int domain_4k(void **state)
 {

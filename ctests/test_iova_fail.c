@@ -11,23 +11,11 @@
 #include <linux/errno.h>
 #include <linux/iova.h>
 #include <swiommu/swiommu.h>
+#include "swiommu_test.h"
 
 #define LIMIT_32	0xfffffUL
 
 static struct iova_domain dom;
-
-static int boot(void **state)
-{
-	(void)state;
-	return swiommu_init(NULL);
-}
-
-static int shut_down(void **state)
-{
-	(void)state;
-	swiommu_exit();
-	return 0;
-}
 
 static int domain_4k(void **state)
 {
