@@ -17,6 +17,16 @@ public struct PhysicalAddress: RawRepresentable, Hashable, Comparable, Sendable,
     public var description: String { "0x" + String(rawValue, radix: 16) }
 }
 
+/// An I/O virtual address: what a device puts on the bus, before translation. Kernel: `unsigned long iova`.
+public struct IOVirtualAddress: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt64
+    @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
+    @inlinable public init(_ value: UInt64) { self.rawValue = value }
+    @inlinable public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    @inlinable public static func + (a: Self, offset: UInt64) -> Self { Self(a.rawValue &+ offset) }
+    public var description: String { "0x" + String(rawValue, radix: 16) }
+}
+
 /// A page frame number. Kernel: `unsigned long pfn`.
 public struct PFN: RawRepresentable, Hashable, Comparable, Sendable {
     public var rawValue: UInt64

@@ -6,16 +6,6 @@ import CSwiommuGlue
 import SwiommuBase
 import SwiommuMemory
 
-/// An I/O virtual address: what a device puts on the bus, before translation. Kernel: `unsigned long iova`.
-public struct IOVirtualAddress: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var rawValue: UInt64
-    @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
-    @inlinable public init(_ value: UInt64) { self.rawValue = value }
-    @inlinable public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
-    @inlinable public static func + (a: Self, offset: UInt64) -> Self { Self(a.rawValue &+ offset) }
-    public var description: String { Kernel.hex(rawValue) }
-}
-
 /// Mapping protection flags. Kernel: `IOMMU_READ` ... `IOMMU_PRIV` (linux/iommu.h).
 public struct IOMMUProt: OptionSet, Sendable {
     public let rawValue: Int32
