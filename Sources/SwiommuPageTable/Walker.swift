@@ -750,3 +750,97 @@ public struct PageTableWalker {
         return .success(WalkTranslation(phys: output | (iova & (size - 1)), size: size, level: 2, prot: prot, pte: pte))
     }
 }
+
+// MARK: Driver-owned tables: Exynos SysMMU, Rockchip IOMMU
+
+extension PageTableWalker {
+    /// A 32-bit descriptor as the IOMMU reads it: the CPU's view for a coherent walk, memory's otherwise.
+    /// Nil for an address that is not RAM.
+    static func driverRead32(_ memory: SimulatedMemory, _ pa: UInt64, coherent: Bool) -> UInt32? {
+        var value: UInt32 = 0
+        let ok = withUnsafeMutableBytes(of: &value) {
+            memory.deviceRead(PhysicalAddress(pa), into: $0.baseAddress!, size: 4, coherent: coherent)
+        }
+        return ok ? value : nil
+    }
+
+    /// The Exynos SysMMU's walk, from its page-table base register as `__sysmmu_set_ptbase` programs it (the LV1
+    /// address; from v5 the address >> 12). LV1 entries: 0b10 section, 0b01 link to a level-2 table (the zero
+    /// table's entries are faults), 0b00/0b11 fault; LV2 entries: 0b01 large page, 0b1x small page, 0b00 fault.
+    /// Addresses are stored >> 4 from v5. Permissions before v5: AP[0] (bit 10 / bit 4) grants access, AP[2]
+    /// (bit 15 / bit 9) makes it read-only; from v5 a read bit and a write bit at [5:4] / [3:2].
+    /// Source: exynos-iommu.c (`mk_lv1ent_*`, `mk_lv2ent_*`, `SYSMMU_*_PROT`).
+    public static func translateExynosSysMMU(memory: SimulatedMemory, ptBase: UInt32, majorVersion: Int, coherent: Bool,
+                                             iova: UInt64, access: WalkAccess) -> Result<WalkTranslation, WalkFault> {
+        guard iova >> 32 == 0 else { return .failure(WalkFault(kind: .translation, level: 1, iova: iova)) }
+        let v5 = majorVersion >= 5
+        let shift: UInt64 = v5 ? 4 : 0
+        let base = v5 ? UInt64(ptBase) << 12 : UInt64(ptBase & ~0x3fff)
+        guard let lv1 = driverRead32(memory, base &+ ((iova >> 20) << 2), coherent: coherent) else {
+            return .failure(WalkFault(kind: .external, level: 1, iova: iova))
+        }
+        let pte: UInt32
+        let level: Int
+        let size: UInt64
+        switch lv1 & 3 {
+        case 2:
+            pte = lv1
+            level = 1
+            size = 1 << 20
+        case 1:
+            let table = UInt64(lv1 & 0xffff_ffc0) << shift
+            guard let lv2 = driverRead32(memory, table &+ (((iova >> 12) & 0xff) << 2), coherent: coherent) else {
+                return .failure(WalkFault(kind: .external, level: 2, iova: iova))
+            }
+            guard lv2 & 3 != 0 else { return .failure(WalkFault(kind: .translation, level: 2, iova: iova)) }
+            pte = lv2
+            level = 2
+            size = lv2 & 2 != 0 ? 1 << 12 : 1 << 16
+        default:
+            return .failure(WalkFault(kind: .translation, level: 1, iova: iova))
+        }
+        let output = (UInt64(pte) << shift) & ~(size - 1)
+        var prot: IOMMUProt = []
+        if v5 {
+            let bits = level == 1 ? (pte >> 4) & 3 : (pte >> 2) & 3
+            if bits & 1 != 0 { prot.insert(.read) }
+            if bits & 2 != 0 { prot.insert(.write) }
+        } else {
+            let ap0: UInt32 = level == 1 ? 1 << 10 : 1 << 4
+            let ap2: UInt32 = level == 1 ? 1 << 15 : 1 << 9
+            if pte & ap0 != 0 {
+                prot.insert(.read)
+                if pte & ap2 == 0 { prot.insert(.write) }
+            }
+        }
+        if let fault = permissionFault(prot, access, level: level, iova: iova) { return .failure(fault) }
+        return .success(WalkTranslation(phys: output | (iova & (size - 1)), size: size, level: level, prot: prot,
+                                        pte: UInt64(pte)))
+    }
+
+    /// The Rockchip IOMMU's walk, from its RK_MMU_DTE_ADDR register as `rk_iommu_enable` programs it (a DTE-style
+    /// value: v2 packs PA[39:32] into bits [11:4]). DTE and PTE: bit 0 valid; PTE bit 1 readable, bit 2 writable.
+    /// Source: rockchip-iommu.c (`rk_dte_pt_address*`, `rk_mk_pte*`).
+    public static func translateRockchip(memory: SimulatedMemory, dteAddr: UInt32, version: RockchipIOMMUVersion,
+                                         coherent: Bool, iova: UInt64, access: WalkAccess) -> Result<WalkTranslation, WalkFault> {
+        guard iova >> 32 == 0 else { return .failure(WalkFault(kind: .translation, level: 1, iova: iova)) }
+        func address(_ e: UInt32) -> UInt64 {
+            let e = UInt64(e)
+            return version == .v1 ? e & 0xffff_f000 : ((e & 0xf0) << 32) | ((e & 0xf00) << 24) | (e & 0xffff_f000)
+        }
+        guard let dte = driverRead32(memory, address(dteAddr) &+ ((iova >> 22) << 2), coherent: coherent) else {
+            return .failure(WalkFault(kind: .external, level: 1, iova: iova))
+        }
+        guard dte & 1 != 0 else { return .failure(WalkFault(kind: .translation, level: 1, iova: iova)) }
+        guard let pte = driverRead32(memory, address(dte) &+ (((iova >> 12) & 0x3ff) << 2), coherent: coherent) else {
+            return .failure(WalkFault(kind: .external, level: 2, iova: iova))
+        }
+        guard pte & 1 != 0 else { return .failure(WalkFault(kind: .translation, level: 2, iova: iova)) }
+        var prot: IOMMUProt = []
+        if pte & (1 << 1) != 0 { prot.insert(.read) }
+        if pte & (1 << 2) != 0 { prot.insert(.write) }
+        if let fault = permissionFault(prot, access, level: 2, iova: iova) { return .failure(fault) }
+        return .success(WalkTranslation(phys: address(pte) | (iova & 0xfff), size: 1 << 12, level: 2, prot: prot,
+                                        pte: UInt64(pte)))
+    }
+}
