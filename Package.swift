@@ -46,10 +46,11 @@ let package = Package(
                 swiftSettings: lean),
         .target(name: "SwiommuIOVA", dependencies: ["SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
         .target(name: "SwiommuPageTable", dependencies: ["SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"], swiftSettings: lean),
-        .target(name: "SwiommuIOMMU", dependencies: ["SwiommuPageTable", "SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"],
+        .target(name: "SwiommuIOMMU", dependencies: ["SwiommuPlatform", "SwiommuPageTable", "SwiommuMemory", "SwiommuBase",
+                                                     "CKernel", "CSwiommuGlue"],
                 swiftSettings: lean),
         // The ABI layer: @c exports with kernel names; converts and dispatches only.
-        .target(name: "Swiommu", dependencies: ["SwiommuPlatform", "SwiommuPageTable", "SwiommuIOVA", "SwiommuMemory", "SwiommuBase",
+        .target(name: "Swiommu", dependencies: ["SwiommuIOMMU", "SwiommuPlatform", "SwiommuPageTable", "SwiommuIOVA", "SwiommuMemory", "SwiommuBase",
                                                 "CKernel", "CSwiommuGlue"], swiftSettings: lean + abiHeader),
         .executableTarget(name: "SwiommuCLI", dependencies: [
             "Swiommu", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase",

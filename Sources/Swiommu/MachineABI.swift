@@ -1,6 +1,7 @@
 // swiommu_init, swiommu_exit and the other machine-level calls of include/swiommu/machine.h.
 import CKernel
 import SwiommuBase
+import SwiommuIOMMU
 import SwiommuMemory
 import SwiommuPlatform
 
@@ -21,6 +22,7 @@ public func abiInitPageShift(_ board: UnsafePointer<CChar>?, _ pageShift: CUnsig
         Kernel.log(.error, "swiommu: swiommu_init: the machine is already up; call swiommu_exit() first")
         return Errno.busy.negated
     }
+    IOMMUCore.install()
     let loaded: Board
     do throws(BoardError) {
         if let board { loaded = try Board.load(path: String(cString: board)) } else { loaded = try Board.defaultBoard() }

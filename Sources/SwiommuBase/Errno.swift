@@ -14,6 +14,7 @@ public enum Errno: Int32, Error, Sendable {
     case invalid = 22            // EINVAL
     case noSpace = 28            // ENOSPC
     case range = 34              // ERANGE
+    case noSys = 38              // ENOSYS
     case noData = 61             // ENODATA
     case overflow = 75           // EOVERFLOW
     case illegalSequence = 84    // EILSEQ

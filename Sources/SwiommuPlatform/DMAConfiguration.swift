@@ -149,8 +149,13 @@ extension Machine {
             return Errno.noDevice.negated
         }
         if instances.allSatisfy({ iommuDriverBound($0) }) {
-            state.iommuLink = .attached
-            return 0
+            let ret = iommuProbe?(dev) ?? 0
+            if ret == Errno.probeDefer.negated { return ret }
+            state.iommuLink = ret == 0 ? .attached : .noDriver
+            if ret != 0 {
+                Kernel.log(.debug, driver: "platform", device: name, "Adding to IOMMU failed: \(ret)")
+            }
+            return ret == 0 ? 0 : Errno.noDevice.negated
         }
         guard initcallsDone else {
             state.iommuLink = .deferred

@@ -30,8 +30,16 @@ public final class Machine: @unchecked Sendable {
     /// Boot has run every initcall: an IOMMU without a driver no longer defers its masters
     /// (driver_deferred_probe_check_state on a kernel without modules).
     public private(set) var initcallsDone = false
-    /// Whether an IOMMU driver serves the IOMMU at this node. Until the IOMMU core lands, none does.
+    /// Whether an IOMMU driver serves the IOMMU at this node (iommu_ops_from_fwnode). The IOMMU core
+    /// installs it; without one, none does.
     public var iommuDriverBound: (UnsafePointer<DeviceNode>) -> Bool = { _ in false }
+    /// Probe a master into its IOMMU(s) (of_iommu_xlate + iommu_probe_device): 0, or an errno after
+    /// which the master carries on without the IOMMU (-EPROBE_DEFER defers it). Installed by the IOMMU core.
+    public var iommuProbe: ((UnsafeMutablePointer<Device>) -> Int32)?
+    /// Hooks that run when a machine boots, before its devices are made (the IOMMU core attaches here).
+    nonisolated(unsafe) public static var bootHooks: [(Machine) -> Void] = []
+    /// Hooks that run at shutdown once every driver is unbound, before the devices go.
+    nonisolated(unsafe) public static var shutdownHooks: [(Machine) -> Void] = []
 
     private init(board: Board, memory: SimulatedMemory) {
         self.board = board
@@ -64,6 +72,7 @@ public final class Machine: @unchecked Sendable {
         let memory = try SimulatedMemory(layout: board.ram, geometry: geometry)
         let machine = Machine(board: board, memory: memory)
         up = Unmanaged.passRetained(machine)
+        for hook in bootHooks { hook(machine) }
         Kernel.log(.info, "swiommu: booting \(board.model) (\(board.source)), \(geometry.size >> 10)K pages")
         machine.populate()
         swiommu_glue_run_initcalls()
@@ -82,6 +91,7 @@ public final class Machine: @unchecked Sendable {
     public func shutdown() -> Int {
         swiommu_glue_run_exitcalls()
         drivers.unregisterAllDrivers()
+        for hook in Machine.shutdownHooks { hook(self) }
         drivers.destroyAllDevices()
         let leaks = memory.reportLeaks(print: true)
         Machine.up?.release()

@@ -6,6 +6,7 @@
 #include <linux/types.h>
 #include <linux/compiler.h>
 #include <linux/container_of.h>
+#include <linux/kernel.h>
 #include <linux/gfp.h>
 #include <linux/dev_printk.h>
 #include <linux/device/bus.h>

@@ -66,6 +66,20 @@ struct device_node {
 	__builtin_offsetof(struct device_node, fwnode)) : (struct device_node *)0)
 #define of_fwnode_handle(node) ((node) ? &(node)->fwnode : (struct fwnode_handle *)0)
 
+#define MAX_PHANDLE_ARGS 16
+
+/**
+ * struct of_phandle_args - one parsed phandle reference with its argument cells ("iommus" entries).
+ * @np: the node the phandle names.
+ * @args_count: how many cells follow it.
+ * @args: the cells.
+ */
+struct of_phandle_args {
+	struct device_node *np;
+	int args_count;
+	uint32_t args[MAX_PHANDLE_ARGS];
+};
+
 static inline const char *of_node_full_name(const struct device_node *np)
 {
 	return np ? np->full_name : "<no-node>";

@@ -1,0 +1,195 @@
+// Domains from the caller's side: allocation and freeing, attach and detach with the kernel's rules, DMA
+// ownership, fault reporting. Kernel: iommu_paging_domain_alloc_flags, iommu_domain_free,
+// iommu_attach_device/group, iommu_detach_device/group, __iommu_group_set_domain,
+// iommu_device_use_default_domain, iommu_group_claim_dma_owner, report_iommu_fault.
+import CKernel
+import SwiommuBase
+import SwiommuPlatform
+
+extension IOMMUCore {
+    // MARK: Allocation
+
+    /// Kernel: iommu_paging_domain_alloc_flags. -ENODEV for a device without an IOMMU, -EOPNOTSUPP when the
+    /// driver cannot allocate paging domains, -ENOMEM when it returns NULL, or the driver's ERR_PTR.
+    public func allocatePagingDomain(for dev: UnsafeMutablePointer<Device>, flags: UInt32) -> Result<UnsafeMutablePointer<IOMMUDomain>, Errno> {
+        lock.withLock {
+            guard let di = dev.pointee.iommu, let inst = di.pointee.iommu_dev, let ops = inst.pointee.ops else {
+                return .failure(.noDevice)
+            }
+            var d: UnsafeMutablePointer<IOMMUDomain>?
+            if flags == 0, let alloc = ops.pointee.domain_alloc_paging {
+                d = alloc(dev)
+            } else if let alloc = ops.pointee.domain_alloc_paging_flags {
+                d = alloc(dev, flags, nil)
+            } else {
+                return .failure(.notSupported)
+            }
+            guard let d else { return .failure(.noMemory) }
+            if let e = errorOf(UnsafeRawPointer(d)) { return .failure(Errno(negated: e) ?? .noMemory) }
+            d.pointee.type = IOMMU_DOMAIN_UNMANAGED_VALUE
+            d.pointee.owner = ops
+            if d.pointee.ops == nil { d.pointee.ops = ops.pointee.default_domain_ops }
+            _ = DomainState.of(d)
+            return .success(d)
+        }
+    }
+
+    /// Kernel: iommu_domain_free. A domain still attached is refused with a WARN (the kernel would leave
+    /// the hardware pointing at freed memory).
+    public func freeDomain(_ d: UnsafeMutablePointer<IOMMUDomain>) {
+        lock.withLock {
+            if DomainState.of(d).attachedGroups > 0 || groups.contains(where: { $0.domain == d || $0.defaultDomain == d }) {
+                Kernel.warn("iommu_domain_free: the domain is still attached to a group; detach it first")
+                return
+            }
+            DomainState.drop(d)
+            d.pointee.ops?.pointee.free?(d)
+        }
+    }
+
+    // MARK: Attach and detach
+
+    /// Kernel: __iommu_group_set_domain: every device of the group onto `d`, reverting on failure.
+    private func setDomain(_ g: IOMMUGroup, _ d: UnsafeMutablePointer<IOMMUDomain>) -> Int32 {
+        if g.domain == d { return 0 }
+        var done: [UnsafeMutablePointer<Device>] = []
+        for dev in g.devices {
+            let ret = attachOne(d, dev)
+            if ret != 0 {
+                if let old = g.domain { for back in done { _ = attachOne(old, back) } }
+                return ret
+            }
+            done.append(dev)
+        }
+        if let old = g.domain { DomainState.of(old).attachedGroups -= 1 }
+        g.domain = d
+        DomainState.of(d).attachedGroups += 1
+        return 0
+    }
+
+    /// Kernel: iommu_attach_group's checks, then the switch. -EINVAL for another driver's domain, -EBUSY
+    /// when the group is already off its default (and blocking) domain.
+    public func attach(_ d: UnsafeMutablePointer<IOMMUDomain>, group g: IOMMUGroup) -> Int32 {
+        lock.withLock {
+            guard let dev = g.devices.first, let ops = dev.pointee.iommu?.pointee.iommu_dev?.pointee.ops else {
+                return Errno.noDevice.negated
+            }
+            // __iommu_attach_group: busy first (attaching the current non-default domain again is busy
+            // too), then the domain must come from this device's driver.
+            if let cur = g.domain, cur != g.defaultDomain, cur != g.blockingDomain { return Errno.busy.negated }
+            if let owner = d.pointee.owner, owner != ops { return Errno.invalid.negated }
+            return setDomain(g, d)
+        }
+    }
+
+    /// Kernel: iommu_attach_device: -ENODEV without a group, -EINVAL for a group of several devices.
+    public func attach(_ d: UnsafeMutablePointer<IOMMUDomain>, device dev: UnsafeMutablePointer<Device>) -> Int32 {
+        lock.withLock {
+            guard let g = group(of: dev) else { return Errno.noDevice.negated }
+            guard g.devices.count == 1 else { return Errno.invalid.negated }
+            return attach(d, group: g)
+        }
+    }
+
+    /// Kernel: iommu_detach_group: back to the blocking domain if the group is owned, else the default.
+    public func detach(_ d: UnsafeMutablePointer<IOMMUDomain>, group g: IOMMUGroup) {
+        lock.withLock {
+            guard g.domain == d else {
+                Kernel.warn("iommu_detach_group: the domain is not the group's current domain")
+                return
+            }
+            let core = g.owner != nil ? (g.blockingDomain ?? g.defaultDomain) : g.defaultDomain
+            if let core {
+                _ = setDomain(g, core)
+            } else {
+                DomainState.of(d).attachedGroups -= 1
+                g.domain = nil
+            }
+        }
+    }
+
+    /// Kernel: iommu_detach_device (WARNs for a group of several devices).
+    public func detach(_ d: UnsafeMutablePointer<IOMMUDomain>, device dev: UnsafeMutablePointer<Device>) {
+        lock.withLock {
+            guard let g = group(of: dev) else {
+                Kernel.warn("iommu_detach_device: \(String(cString: dev_name(dev))) has no IOMMU group")
+                return
+            }
+            guard g.devices.count == 1 else {
+                Kernel.warn("iommu_detach_device: group \(g.id) has \(g.devices.count) devices")
+                return
+            }
+            detach(d, group: g)
+        }
+    }
+
+    // MARK: DMA ownership. Kernel: iommu_device_use_default_domain, iommu_group_claim_dma_owner.
+
+    /// A driver using the DMA API binds: -EBUSY if the group is owned or off its default domain.
+    func useDefaultDomain(_ dev: UnsafeMutablePointer<Device>) -> Int32 {
+        lock.withLock {
+            guard let g = group(of: dev) else { return 0 }
+            if g.owner != nil || g.domain != g.defaultDomain { return Errno.busy.negated }
+            g.ownerCount += 1
+            return 0
+        }
+    }
+
+    func unuseDefaultDomain(_ dev: UnsafeMutablePointer<Device>) {
+        lock.withLock {
+            guard let g = group(of: dev), g.owner == nil, g.ownerCount > 0 else { return }
+            g.ownerCount -= 1
+        }
+    }
+
+    /// Claim exclusive DMA ownership (vfio style): -EPERM while any DMA-API driver or other owner uses the
+    /// group; the group moves to a blocking domain. `shared` lets callers with the same cookie share it
+    /// (iommu_device_claim_dma_owner).
+    public func claimOwnership(_ g: IOMMUGroup, owner: UnsafeMutableRawPointer, shared: Bool) -> Int32 {
+        lock.withLock {
+            if g.ownerCount > 0 {
+                if shared && g.owner == owner {
+                    g.ownerCount += 1
+                    return 0
+                }
+                return Errno.notPermitted.negated
+            }
+            guard let dev = g.devices.first, let ops = dev.pointee.iommu?.pointee.iommu_dev?.pointee.ops else {
+                return Errno.noDevice.negated
+            }
+            if g.blockingDomain == nil {
+                g.blockingDomain = ops.pointee.blocked_domain
+                    ?? allocateDomain(type: IOMMU_DOMAIN_UNMANAGED_VALUE, dev: dev, ops: ops)  // an empty paging domain
+            }
+            guard let blocking = g.blockingDomain else { return Errno.noMemory.negated }
+            let ret = setDomain(g, blocking)
+            guard ret == 0 else { return ret }
+            g.owner = owner
+            g.ownerCount = 1
+            return 0
+        }
+    }
+
+    public func releaseOwnership(_ g: IOMMUGroup, owner: UnsafeMutableRawPointer?) {
+        lock.withLock {
+            guard g.owner != nil, g.ownerCount > 0, owner == nil || g.owner == owner else {
+                Kernel.warn("iommu: releasing DMA ownership of group \(g.id) that is not owned")
+                return
+            }
+            g.ownerCount -= 1
+            guard g.ownerCount == 0 else { return }
+            g.owner = nil
+            if let d = g.defaultDomain { _ = setDomain(g, d) }
+        }
+    }
+
+    // MARK: Faults. Kernel: report_iommu_fault.
+
+    /// The domain's handler decides: its return value, or -ENOSYS when there is none.
+    public static func reportFault(_ d: UnsafeMutablePointer<IOMMUDomain>, dev: UnsafeMutablePointer<Device>?,
+                                   iova: UInt64, flags: Int32) -> Int32 {
+        DomainState.of(d).faults &+= 1
+        guard let handler = d.pointee.handler else { return Errno.noSys.negated }
+        return handler(d, dev, UInt(iova), flags, d.pointee.handler_token)
+    }
+}

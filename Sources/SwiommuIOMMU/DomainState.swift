@@ -1,0 +1,25 @@
+// What the core keeps for a domain, hung off `struct iommu_domain::swiommu`.
+import CKernel
+import SwiommuBase
+
+public final class DomainState {
+    /// Groups attached to the domain now.
+    public internal(set) var attachedGroups = 0
+    /// Faults reported on the domain (report_iommu_fault).
+    public internal(set) var faults: UInt64 = 0
+
+    /// The state of a domain, created on first use.
+    public static func of(_ d: UnsafeMutablePointer<IOMMUDomain>) -> DomainState {
+        if let raw = d.pointee.swiommu { return Unmanaged<DomainState>.fromOpaque(raw).takeUnretainedValue() }
+        let s = DomainState()
+        d.pointee.swiommu = Unmanaged.passRetained(s).toOpaque()
+        return s
+    }
+
+    /// Release the state before the driver frees the domain.
+    static func drop(_ d: UnsafeMutablePointer<IOMMUDomain>) {
+        guard let raw = d.pointee.swiommu else { return }
+        Unmanaged<DomainState>.fromOpaque(raw).release()
+        d.pointee.swiommu = nil
+    }
+}

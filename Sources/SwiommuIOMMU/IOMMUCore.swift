@@ -1,0 +1,106 @@
+// The IOMMU core of a machine: registered instances, groups, default domains, the attach rules and DMA
+// ownership. Kernel: drivers/iommu/iommu.c. Map and unmap (Mapping.swift) need none of this: they go from
+// the domain to its ops directly.
+import Glibc
+import CKernel
+import CSwiommuGlue
+import SwiommuBase
+import SwiommuPlatform
+
+public typealias IOMMUDomain = CKernel.iommu_domain
+public typealias IOMMUOps = CKernel.iommu_ops
+public typealias IOMMUDevice = CKernel.iommu_device
+
+/// Default-domain settings. Kernel: iommu_def_domain_type, iommu_dma_strict and their command line.
+public struct DefaultDomainSettings: Sendable {
+    public var passthrough = false
+    public var strict = true
+}
+
+public final class IOMMUCore: @unchecked Sendable {
+    /// The core of the machine that is up (set at boot through Machine.bootHooks, cleared at shutdown).
+    nonisolated(unsafe) public static var current: IOMMUCore?
+
+    unowned let machine: Machine
+    let lock = RecursiveLock()
+    /// Registered instances, in registration order.
+    public private(set) var instances: [UnsafeMutablePointer<IOMMUDevice>] = []
+    var groups: [IOMMUGroup] = []
+    var nextGroupID: Int32 = 0
+    public var settings = DefaultDomainSettings()
+
+    init(machine: Machine) {
+        self.machine = machine
+        settings.passthrough = machine.board.options.passthrough
+        settings.strict = machine.board.options.strict
+        machine.iommuDriverBound = { [unowned self] node in self.instance(for: node) != nil }
+        machine.iommuProbe = { [unowned self] dev in self.probe(dev) }
+        machine.drivers.useDefaultDomain = { [unowned self] dev in self.useDefaultDomain(dev) }
+        machine.drivers.unuseDefaultDomain = { [unowned self] dev in self.unuseDefaultDomain(dev) }
+    }
+
+    /// Attach a core to every machine that boots from now on.
+    public static func install() {
+        if installed { return }
+        installed = true
+        Machine.bootHooks.append { machine in IOMMUCore.current = IOMMUCore(machine: machine) }
+        Machine.shutdownHooks.append { _ in IOMMUCore.current?.shutdown() }
+    }
+    nonisolated(unsafe) private static var installed = false
+
+    /// Release everything the core allocated for devices (at machine shutdown, after drivers unbound).
+    public func shutdown() {
+        lock.withLock {
+            for pdev in machine.drivers.devices { release(pdev.device) }
+            groups.removeAll()
+            instances.removeAll()
+        }
+        if IOMMUCore.current === self { IOMMUCore.current = nil }
+    }
+
+    // MARK: Instances. Kernel: iommu_device_register, iommu_ops_from_fwnode.
+
+    /// Register an instance; masters waiting for it are probed when its driver's probe returns.
+    public func register(_ iommu: UnsafeMutablePointer<IOMMUDevice>, ops: UnsafePointer<IOMMUOps>,
+                         hardware: UnsafeMutablePointer<Device>?) -> Errno? {
+        lock.withLock {
+            if instances.contains(iommu) {
+                Kernel.warn("iommu_device_register: instance registered twice")
+                return .exists
+            }
+            iommu.pointee.ops = ops
+            iommu.pointee.dev = hardware
+            if iommu.pointee.fwnode == nil, let hw = hardware { iommu.pointee.fwnode = hw.pointee.fwnode }
+            iommu.pointee.list.next = nil
+            iommu.pointee.list.prev = nil
+            iommu.pointee.ready = true
+            instances.append(iommu)
+            return nil
+        }
+    }
+
+    public func unregister(_ iommu: UnsafeMutablePointer<IOMMUDevice>) {
+        lock.withLock {
+            guard let i = instances.firstIndex(of: iommu) else {
+                Kernel.warn("iommu_device_unregister: instance is not registered")
+                return
+            }
+            for pdev in machine.drivers.devices where pdev.pointee.dev.iommu?.pointee.iommu_dev == iommu {
+                release(pdev.device)
+            }
+            instances.remove(at: i)
+            iommu.pointee.ready = false
+        }
+    }
+
+    /// The instance registered for a device tree node.
+    public func instance(for node: UnsafePointer<DeviceNode>) -> UnsafeMutablePointer<IOMMUDevice>? {
+        let fwnode = swiommu_glue_of_fwnode(UnsafeMutablePointer(mutating: node))
+        return instances.first { $0.pointee.fwnode == fwnode }
+    }
+
+    public func instance(forFwnode fwnode: UnsafeMutablePointer<fwnode_handle>?) -> UnsafeMutablePointer<IOMMUDevice>? {
+        guard let fwnode else { return nil }
+        return instances.first { $0.pointee.fwnode == fwnode }
+    }
+}

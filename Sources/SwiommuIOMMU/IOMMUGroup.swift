@@ -1,0 +1,151 @@
+// IOMMU groups: the devices that cannot be isolated from each other, and so share a domain. Kernel:
+// struct iommu_group in drivers/iommu/iommu.c. C sees an opaque pointer (the group object itself).
+import CKernel
+import SwiommuBase
+import SwiommuPlatform
+
+public final class IOMMUGroup {
+    public let id: Int32
+    public var name: String?
+    public internal(set) var devices: [UnsafeMutablePointer<Device>] = []
+    /// The domain the DMA API uses (iommu_get_dma_domain).
+    public internal(set) var defaultDomain: UnsafeMutablePointer<IOMMUDomain>?
+    /// The domain the group is attached to now (iommu_get_domain_for_dev).
+    public internal(set) var domain: UnsafeMutablePointer<IOMMUDomain>?
+    /// The domain that blocks DMA while someone owns the group.
+    var blockingDomain: UnsafeMutablePointer<IOMMUDomain>?
+    /// DMA-API users (drivers bound without driver_managed_dma) or the claims of one owner.
+    var ownerCount = 0
+    var owner: UnsafeMutableRawPointer?
+    var iommuData: UnsafeMutableRawPointer?
+    var iommuDataRelease: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+    var references = 1
+    /// `struct iommu_group *` for C: its `swiommu` field leads back here.
+    public let opaque: UnsafeMutablePointer<iommu_group>
+
+    init(id: Int32) {
+        self.id = id
+        opaque = .allocate(capacity: 1)
+        opaque.initialize(to: iommu_group(swiommu: nil))
+        opaque.pointee.swiommu = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        opaque.pointee.swiommu = nil
+        opaque.deallocate()
+    }
+}
+
+extension IOMMUCore {
+    /// The group behind a C pointer, or nil (with a WARN) for a pointer that is no live group.
+    public func group(_ p: UnsafeMutablePointer<iommu_group>?, caller: String) -> IOMMUGroup? {
+        guard let p, UInt(bitPattern: UnsafeRawPointer(p)) < UInt(bitPattern: -4095) else {
+            Kernel.warn("\(caller): NULL or ERR_PTR group")
+            return nil
+        }
+        return lock.withLock {
+            if let g = groups.first(where: { $0.opaque == p }) { return g }
+            Kernel.warn("\(caller): \(Kernel.hex(UInt(bitPattern: UnsafeRawPointer(p)))) is not an IOMMU group")
+            return nil
+        }
+    }
+
+    /// The group of a device, or nil.
+    public func group(of dev: UnsafeMutablePointer<Device>) -> IOMMUGroup? {
+        guard let p = dev.pointee.iommu_group else { return nil }
+        return lock.withLock { groups.first { $0.opaque == p } }
+    }
+
+    /// Kernel: iommu_group_alloc. One reference for the caller.
+    public func allocateGroup() -> IOMMUGroup {
+        lock.withLock {
+            let g = IOMMUGroup(id: nextGroupID)
+            nextGroupID += 1
+            groups.append(g)
+            return g
+        }
+    }
+
+    /// Kernel: iommu_group_put. The last reference of an empty group releases it.
+    public func put(_ g: IOMMUGroup) {
+        lock.withLock {
+            g.references -= 1
+            guard g.references <= 0, g.devices.isEmpty else { return }
+            if let release = g.iommuDataRelease { release(g.iommuData) }
+            freeDomain(&g.defaultDomain)
+            freeDomain(&g.blockingDomain)
+            groups.removeAll { $0 === g }
+        }
+    }
+
+    private func freeDomain(_ d: inout UnsafeMutablePointer<IOMMUDomain>?) {
+        guard let domain = d else { return }
+        d = nil
+        // Static identity/blocked domains of a driver are not freed.
+        if let owner = domain.pointee.owner, owner.pointee.identity_domain == domain || owner.pointee.blocked_domain == domain {
+            return
+        }
+        DomainState.drop(domain)
+        domain.pointee.ops?.pointee.free?(domain)
+    }
+
+    /// Kernel: iommu_group_add_device ("Adding to iommu group N").
+    public func add(_ dev: UnsafeMutablePointer<Device>, to g: IOMMUGroup) -> Errno? {
+        lock.withLock {
+            if dev.pointee.iommu_group != nil {
+                Kernel.warn("iommu_group_add_device: \(String(cString: dev_name(dev))) is in a group already")
+                return .busy
+            }
+            g.devices.append(dev)
+            g.references += 1
+            dev.pointee.iommu_group = g.opaque
+            Kernel.log(.info, driver: String(cString: dev_driver_string(dev)), device: String(cString: dev_name(dev)),
+                       "Adding to iommu group \(g.id)")
+            return nil
+        }
+    }
+
+    /// Kernel: iommu_group_remove_device.
+    public func remove(_ dev: UnsafeMutablePointer<Device>) {
+        lock.withLock {
+            guard let g = group(of: dev) else { return }
+            g.devices.removeAll { $0 == dev }
+            dev.pointee.iommu_group = nil
+            put(g)
+        }
+    }
+}
+
+extension IOMMUCore {
+    /// Kernel: iommu_group_ref_get.
+    public func takeReference(_ g: IOMMUGroup) {
+        lock.withLock { g.references += 1 }
+    }
+
+    public func iommuData(_ g: IOMMUGroup) -> UnsafeMutableRawPointer? { lock.withLock { g.iommuData } }
+
+    public func setIOMMUData(_ g: IOMMUGroup, _ data: UnsafeMutableRawPointer?,
+                             release: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
+        lock.withLock {
+            g.iommuData = data
+            g.iommuDataRelease = release
+        }
+    }
+
+    public func isOwned(_ g: IOMMUGroup) -> Bool { lock.withLock { g.owner != nil } }
+
+    /// Kernel: generic_single_device_group: one group per instance (iommu->singleton_group), with a
+    /// reference for the caller.
+    public func singletonGroup(of inst: UnsafeMutablePointer<IOMMUDevice>) -> IOMMUGroup {
+        lock.withLock {
+            if let p = inst.pointee.singleton_group, let g = groups.first(where: { $0.opaque == p }) {
+                g.references += 1
+                return g
+            }
+            let g = allocateGroup()
+            g.references += 1   // the instance keeps one
+            inst.pointee.singleton_group = g.opaque
+            return g
+        }
+    }
+}

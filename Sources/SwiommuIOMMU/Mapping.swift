@@ -1,0 +1,114 @@
+// iommu_map and iommu_unmap: split a range into the domain's page sizes and call its driver, rolling back
+// a partial map. No lock and no lookup: the domain leads to its ops. Kernel: __iommu_map, __iommu_unmap,
+// iommu_map, iommu_unmap, iommu_unmap_fast, iommu_iova_to_phys (drivers/iommu/iommu.c).
+import CKernel
+import SwiommuBase
+import SwiommuPageTable
+
+public enum Mapping {
+    /// Kernel: iommu_map. 0 or -EINVAL (not a paging domain, bad gfp, unaligned), -ENODEV (no map_pages or
+    /// page sizes), or the driver's error after rolling back what was mapped.
+    public static func map(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, paddr: UInt64, size: UInt64,
+                           prot: Int32, gfp: UInt32) -> Int32 {
+        let ret = mapNoSync(domain, iova: iova, paddr: paddr, size: size, prot: prot, gfp: gfp)
+        guard ret == 0 else { return ret }
+        return syncMap(domain, iova: iova, size: size)
+    }
+
+    /// Kernel: iommu_map_nosync.
+    public static func mapNoSync(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, paddr: UInt64, size: UInt64,
+                                 prot: Int32, gfp: UInt32) -> Int32 {
+        let d = domain.pointee
+        guard let ops = d.ops, let mapPages = ops.pointee.map_pages, d.pgsize_bitmap != 0 else {
+            Kernel.warn("iommu_map: domain without map_pages or page sizes")
+            return Errno.noDevice.negated
+        }
+        guard d.type & domainPagingBit != 0 else {
+            Kernel.warn("iommu_map: domain type \(d.type) is not a paging domain")
+            return Errno.invalid.negated
+        }
+        guard gfp & iommuMapBadGFP == 0 else {
+            Kernel.warn("iommu_map: gfp \(Kernel.hex(gfp)) asks for a zone or compound pages")
+            return Errno.invalid.negated
+        }
+        let bitmap = UInt64(d.pgsize_bitmap)
+        let minimum = bitmap & (0 &- bitmap)
+        guard (iova | paddr | size) & (minimum &- 1) == 0 else {
+            Kernel.log(.error, "iommu: unaligned: iova \(Kernel.hex(iova)) pa \(Kernel.hex(paddr)) size \(Kernel.hex(size)) min_pagesz \(Kernel.hex(minimum))")
+            return Errno.invalid.negated
+        }
+        var (i, p, left) = (iova, paddr, size)
+        var ret: Int32 = 0
+        while left > 0 {
+            guard let (pageSize, count) = PageSizeChoice.pick(bitmap: bitmap, iova: i, paddr: p, size: left) else {
+                ret = Errno.invalid.negated
+                break
+            }
+            var mapped = 0
+            ret = mapPages(domain, UInt(i), p, Int(pageSize), Int(count), prot, gfp, &mapped)
+            // The driver reports what it mapped even when it fails part-way.
+            left &-= UInt64(mapped)
+            i &+= UInt64(mapped)
+            p &+= UInt64(mapped)
+            if ret != 0 { break }
+            if mapped == 0 {
+                ret = Errno.invalid.negated
+                break
+            }
+        }
+        if ret != 0 && size - left > 0 {
+            _ = unmap(domain, iova: iova, size: size - left)   // roll back
+        }
+        return ret
+    }
+
+    /// Kernel: iommu_sync_map (the driver's iotlb_sync_map); a failure unmaps the range.
+    public static func syncMap(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, size: UInt64) -> Int32 {
+        guard let sync = domain.pointee.ops?.pointee.iotlb_sync_map else { return 0 }
+        let ret = sync(domain, UInt(iova), Int(size))
+        if ret != 0 { _ = unmap(domain, iova: iova, size: size) }
+        return ret
+    }
+
+    /// Kernel: __iommu_unmap: the bytes unmapped, which can exceed `size` when a larger block goes; 0 for
+    /// a domain that cannot unmap or an unaligned range.
+    public static func unmapCore(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, size: UInt64,
+                                 gather: UnsafeMutablePointer<iommu_iotlb_gather>) -> UInt64 {
+        let d = domain.pointee
+        guard d.type & domainPagingBit != 0, let unmapPages = d.ops?.pointee.unmap_pages, d.pgsize_bitmap != 0 else {
+            return 0
+        }
+        let bitmap = UInt64(d.pgsize_bitmap)
+        let minimum = bitmap & (0 &- bitmap)
+        guard (iova | size) & (minimum &- 1) == 0 else {
+            Kernel.log(.error, "iommu: unaligned: iova \(Kernel.hex(iova)) size \(Kernel.hex(size)) min_pagesz \(Kernel.hex(minimum))")
+            return 0
+        }
+        var unmapped: UInt64 = 0
+        while unmapped < size {
+            let left = size - unmapped
+            guard let (pageSize, count) = PageSizeChoice.pick(bitmap: bitmap, iova: iova &+ unmapped, paddr: iova &+ unmapped,
+                                                                size: left) else { break }
+            let n = UInt64(unmapPages(domain, UInt(iova &+ unmapped), Int(pageSize), Int(count), gather))
+            if n == 0 { break }
+            unmapped &+= n
+        }
+        return unmapped
+    }
+
+    /// Kernel: iommu_unmap: unmap and sync the IOTLB.
+    public static func unmap(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, size: UInt64) -> UInt64 {
+        var gather = iommu_iotlb_gather()
+        iommu_iotlb_gather_init(&gather)
+        let n = unmapCore(domain, iova: iova, size: size, gather: &gather)
+        domain.pointee.ops?.pointee.iotlb_sync?(domain, &gather)
+        return n
+    }
+
+    /// Kernel: iommu_iova_to_phys: 0 when nothing is mapped; identity domains return the iova.
+    public static func iovaToPhys(_ domain: UnsafeMutablePointer<IOMMUDomain>, _ iova: UInt64) -> UInt64 {
+        if domain.pointee.type == IOMMU_DOMAIN_IDENTITY_VALUE { return iova }
+        if domain.pointee.type == IOMMU_DOMAIN_BLOCKED_VALUE { return 0 }
+        return domain.pointee.ops?.pointee.iova_to_phys?(domain, iova) ?? 0
+    }
+}

@@ -1,0 +1,212 @@
+// Bringing a master under its IOMMU: the fwspec from of_xlate, probe_device, device_group, the default
+// domain, and the reverse at release. Kernel: of_iommu_xlate, iommu_fwspec_init/add_ids,
+// __iommu_probe_device, iommu_setup_default_domain, iommu_release_device.
+import Glibc
+import CKernel
+import CSwiommuGlue
+import SwiommuBase
+import SwiommuPlatform
+
+extension IOMMUCore {
+    // MARK: fwspec
+
+    /// Kernel: iommu_fwspec_init (6.17: no ops argument). A second call for the same driver's instance is
+    /// fine; another driver's is -EINVAL; an instance without a driver defers the caller.
+    public func fwspecInit(_ dev: UnsafeMutablePointer<Device>, fwnode: UnsafeMutablePointer<fwnode_handle>?) -> Int32 {
+        guard let inst = instance(forFwnode: fwnode) else { return Errno.probeDefer.negated }
+        if let spec = dev.pointee.iommu?.pointee.fwspec {
+            guard let first = instance(forFwnode: spec.pointee.iommu_fwnode) else { return Errno.invalid.negated }
+            return first.pointee.ops == inst.pointee.ops ? 0 : Errno.invalid.negated
+        }
+        if dev.pointee.iommu == nil {
+            guard let di = calloc(1, MemoryLayout<dev_iommu>.stride) else { return Errno.noMemory.negated }
+            dev.pointee.iommu = di.assumingMemoryBound(to: dev_iommu.self)
+        }
+        guard let spec = calloc(1, MemoryLayout<iommu_fwspec>.stride) else { return Errno.noMemory.negated }
+        let fwspec = spec.assumingMemoryBound(to: iommu_fwspec.self)
+        fwspec.pointee.iommu_fwnode = fwnode
+        dev.pointee.iommu!.pointee.fwspec = fwspec
+        return 0
+    }
+
+    /// Kernel: iommu_fwspec_add_ids. -EINVAL without a fwspec, -ENOMEM beyond SWIOMMU_FWSPEC_MAX_IDS.
+    public func fwspecAddIDs(_ dev: UnsafeMutablePointer<Device>, _ ids: UnsafePointer<UInt32>, count: Int) -> Int32 {
+        guard let spec = dev.pointee.iommu?.pointee.fwspec else { return Errno.invalid.negated }
+        guard Int(spec.pointee.num_ids) + count <= Int(SWIOMMU_FWSPEC_MAX_IDS) else {
+            Kernel.warn("iommu_fwspec_add_ids: more than \(SWIOMMU_FWSPEC_MAX_IDS) IDs for \(String(cString: dev_name(dev)))")
+            return Errno.noMemory.negated
+        }
+        withUnsafeMutableBytes(of: &spec.pointee.ids) { raw in
+            for i in 0..<count { raw.storeBytes(of: ids[i], toByteOffset: (Int(spec.pointee.num_ids) + i) * 4, as: UInt32.self) }
+        }
+        spec.pointee.num_ids += UInt32(count)
+        return 0
+    }
+
+    /// Kernel: iommu_fwspec_free.
+    public func freeFwspec(_ dev: UnsafeMutablePointer<Device>) {
+        guard let di = dev.pointee.iommu, let spec = di.pointee.fwspec else { return }
+        di.pointee.fwspec = nil
+        free(spec)
+    }
+
+    /// Kernel: dev_iommu_free.
+    public func freeDevIOMMU(_ dev: UnsafeMutablePointer<Device>) {
+        guard let di = dev.pointee.iommu else { return }
+        if let spec = di.pointee.fwspec { free(spec) }
+        free(di)
+        dev.pointee.iommu = nil
+    }
+
+    // MARK: Probe
+
+    /// Kernel: of_iommu_configure's xlate loop, then __iommu_probe_device. 0 when the device sits in a group
+    /// on its default domain; otherwise everything is undone and the errno returned.
+    func probe(_ dev: UnsafeMutablePointer<Device>) -> Int32 {
+        lock.withLock {
+            if dev.pointee.iommu?.pointee.iommu_dev != nil { return 0 }
+            let state = DeviceState.of(dev)
+            var ops: UnsafePointer<IOMMUOps>?
+            for ch in state.channels {
+                guard let node = ch.iommu, let inst = instance(for: node) else { continue }
+                var ret = fwspecInit(dev, fwnode: inst.pointee.fwnode)
+                if ret == 0 {
+                    ops = inst.pointee.ops
+                    var args = of_phandle_args()
+                    args.np = node
+                    args.args_count = Int32(min(ch.ids.count, Int(MAX_PHANDLE_ARGS)))
+                    withUnsafeMutableBytes(of: &args.args) { raw in
+                        for (i, id) in ch.ids.prefix(Int(MAX_PHANDLE_ARGS)).enumerated() {
+                            raw.storeBytes(of: id, toByteOffset: i * 4, as: UInt32.self)
+                        }
+                    }
+                    if let xlate = inst.pointee.ops.pointee.of_xlate { ret = xlate(dev, &args) } else { ret = Errno.noDevice.negated }
+                }
+                if ret != 0 {
+                    freeDevIOMMU(dev)
+                    return ret
+                }
+            }
+            guard let ops, let probeDevice = ops.pointee.probe_device, let deviceGroup = ops.pointee.device_group else {
+                freeDevIOMMU(dev)
+                return Errno.noDevice.negated
+            }
+            let iommuDev = probeDevice(dev)
+            if let e = errorOf(UnsafeRawPointer(iommuDev)) {
+                freeDevIOMMU(dev)
+                return e
+            }
+            dev.pointee.iommu!.pointee.iommu_dev = iommuDev
+            let gp = deviceGroup(dev)
+            guard let gp, errorOf(UnsafeRawPointer(gp)) == nil, let g = groups.first(where: { $0.opaque == gp }) else {
+                let e = gp.flatMap { errorOf(UnsafeRawPointer($0)) } ?? Errno.noDevice.negated
+                if gp == nil { Kernel.warn("device_group returned NULL for \(String(cString: dev_name(dev)))") }
+                ops.pointee.release_device?(dev)
+                freeDevIOMMU(dev)
+                return e
+            }
+            _ = add(dev, to: g)
+            put(g)   // device_group's reference
+            let ret = setUpDomain(g, for: dev, ops: ops)
+            if ret != 0 {
+                release(dev)
+                return ret
+            }
+            ops.pointee.probe_finalize?(dev)
+            return 0
+        }
+    }
+
+    /// NULL/ERR_PTR check: the errno of an ERR_PTR, nil for a real pointer.
+    func errorOf(_ p: UnsafeRawPointer?) -> Int32? {
+        guard let p else { return nil }
+        let v = Int(bitPattern: p)
+        return v < 0 && v >= -4095 ? Int32(v) : nil
+    }
+
+    /// Kernel: iommu_release_device: off the group, release_device, free the per-device data.
+    func release(_ dev: UnsafeMutablePointer<Device>) {
+        lock.withLock {
+            guard let di = dev.pointee.iommu else { return }
+            if di.pointee.iommu_dev != nil, let ops = di.pointee.iommu_dev.pointee.ops {
+                ops.pointee.release_device?(dev)
+            }
+            remove(dev)
+            freeDevIOMMU(dev)
+        }
+    }
+
+    // MARK: Default domains. Kernel: iommu_get_default_domain_type, iommu_setup_default_domain.
+
+    /// The default type for a device: passthrough or translated, strict or lazy (lazy only where the
+    /// instance advertises IOMMU_CAP_DEFERRED_FLUSH), then the driver's def_domain_type.
+    func defaultType(for dev: UnsafeMutablePointer<Device>, ops: UnsafePointer<IOMMUOps>) -> UInt32 {
+        if let forced = ops.pointee.def_domain_type?(dev), forced != 0 { return UInt32(forced) }
+        if settings.passthrough { return IOMMU_DOMAIN_IDENTITY_VALUE }
+        let lazyOK = ops.pointee.capable?(dev, IOMMU_CAP_DEFERRED_FLUSH) ?? false
+        return !settings.strict && lazyOK ? IOMMU_DOMAIN_DMA_FQ_VALUE : IOMMU_DOMAIN_DMA_VALUE
+    }
+
+    /// Put a newly probed device on its group's domain, creating the group's default domain first.
+    private func setUpDomain(_ g: IOMMUGroup, for dev: UnsafeMutablePointer<Device>, ops: UnsafePointer<IOMMUOps>) -> Int32 {
+        if let d = g.domain { return attachOne(d, dev) }
+        var type = defaultType(for: dev, ops: ops)
+        var domain = allocateDomain(type: type, dev: dev, ops: ops)
+        if domain == nil && type != IOMMU_DOMAIN_DMA_VALUE {
+            Kernel.log(.warning, "iommu: Failed to allocate default IOMMU domain of type \(type) for group \(g.id) - Falling back to IOMMU_DOMAIN_DMA")
+            type = IOMMU_DOMAIN_DMA_VALUE
+            domain = allocateDomain(type: type, dev: dev, ops: ops)
+        }
+        guard let domain else { return Errno.noMemory.negated }
+        let ret = attachOne(domain, dev)
+        if ret != 0 {
+            if ops.pointee.identity_domain != domain { DomainState.drop(domain); domain.pointee.ops?.pointee.free?(domain) }
+            return ret
+        }
+        g.defaultDomain = domain
+        g.domain = domain
+        DomainState.of(domain).attachedGroups += 1
+        if type & domainPagingBit != 0 { mapDirectRegions(domain, dev) }
+        return 0
+    }
+
+    /// A domain of `type` from the driver: a paging domain (UNMANAGED, DMA, DMA_FQ) or its identity one.
+    func allocateDomain(type: UInt32, dev: UnsafeMutablePointer<Device>, ops: UnsafePointer<IOMMUOps>) -> UnsafeMutablePointer<IOMMUDomain>? {
+        var d: UnsafeMutablePointer<IOMMUDomain>?
+        if type == IOMMU_DOMAIN_IDENTITY_VALUE {
+            d = ops.pointee.identity_domain ?? ops.pointee.domain_alloc_identity?(dev)
+        } else if let alloc = ops.pointee.domain_alloc_paging {
+            d = alloc(dev)
+        } else if let alloc = ops.pointee.domain_alloc_paging_flags {
+            d = alloc(dev, 0, nil)
+        }
+        guard let d, errorOf(UnsafeRawPointer(d)) == nil else { return nil }
+        d.pointee.type = type
+        d.pointee.owner = ops
+        if d.pointee.ops == nil { d.pointee.ops = ops.pointee.default_domain_ops }
+        return d
+    }
+
+    /// Map a device's IOMMU_RESV_DIRECT regions 1:1 (iommu_create_device_direct_mappings).
+    private func mapDirectRegions(_ domain: UnsafeMutablePointer<IOMMUDomain>, _ dev: UnsafeMutablePointer<Device>) {
+        for r in DeviceState.of(dev).reservedRegions where r.type == .direct {
+            let min = UInt64(domain.pointee.pgsize_bitmap) & (0 &- UInt64(domain.pointee.pgsize_bitmap))
+            guard min != 0 else { continue }
+            let start = r.start & ~(min - 1)
+            let end = (r.start + r.length + min - 1) & ~(min - 1)
+            var iova = start
+            while iova < end {
+                if Mapping.iovaToPhys(domain, iova) == 0 {
+                    _ = Mapping.map(domain, iova: iova, paddr: iova, size: min, prot: r.prot, gfp: 0)
+                }
+                iova += min
+            }
+        }
+    }
+
+    /// One device onto a domain through the driver's attach_dev.
+    func attachOne(_ d: UnsafeMutablePointer<IOMMUDomain>, _ dev: UnsafeMutablePointer<Device>) -> Int32 {
+        guard let attach = d.pointee.ops?.pointee.attach_dev else { return Errno.noDevice.negated }
+        return attach(d, dev)
+    }
+}

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+// The IOMMU core through an IOMMU driver written in C (examples/iommu/lpae_iommu.c, bound to the default
+// board's MMU-500): probing masters into groups, default domains, unmanaged domains, attach and detach,
+// iommu_map/unmap, faults, DMA ownership.
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <linux/err.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/platform_device.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <swiommu/swiommu.h>
+#include "swiommu_test.h"
+#include "lpae_iommu.h"
+
+#define SMMU	"/soc/iommu@fd800000"
+#define ETH	"/soc/ethernet@fe600000"
+#define USB0	"/soc/usb@fe620000"
+#define USB1	"/soc/usb@fe630000"
+
+static int master_probe(struct platform_device *pdev) { (void)pdev; return 0; }
+
+static const struct of_device_id master_ids[] = {
+	{ .compatible = "swiommu,ethernet" }, { .compatible = "swiommu,usb" }, { .compatible = "swiommu,storage" }, { }
+};
+
+static struct platform_driver master_driver = {
+	.probe = master_probe,
+	.driver = { .name = "iommu-test-master", .of_match_table = master_ids },
+};
+
+/* UIO-style: manages its own DMA (vfio-platform). */
+static struct platform_driver managed_driver = {
+	.probe = master_probe,
+	.driver = { .name = "iommu-test-managed", .of_match_table = master_ids },
+	.driver_managed_dma = true,
+};
+
+static void domain_type_values_match_the_header(void **state)
+{
+	(void)state;
+	assert_int_equal(IOMMU_DOMAIN_IDENTITY, 1 << 2);
+	assert_int_equal(IOMMU_DOMAIN_UNMANAGED, 1 << 0);
+	assert_int_equal(IOMMU_DOMAIN_DMA, 3);
+	assert_int_equal(IOMMU_DOMAIN_DMA_FQ, 0xb);
+}
+
+static void the_c_driver_registers_its_instance(void **state)
+{
+	(void)state;
+	struct device *smmu = swiommu_find_device(SMMU);
+
+	assert_non_null(smmu);
+	assert_true(device_is_bound(smmu));
+	assert_true(swiommu_log_contains("lpae-iommu fd800000.iommu: registered as an IOMMU"));
+	assert_non_null(lpae_iommu_stats(smmu));
+}
+
+static void masters_probe_into_groups_on_a_default_dma_domain(void **state)
+{
+	(void)state;
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	struct device *eth = swiommu_find_device(ETH), *usb0 = swiommu_find_device(USB0), *usb1 = swiommu_find_device(USB1);
+
+	assert_true(device_is_bound(eth));
+	assert_int_equal(swiommu_device_iommu_link(eth), SWIOMMU_IOMMU_ATTACHED);
+	assert_non_null(eth->iommu);
+	assert_non_null(eth->iommu_group);
+	/* of_xlate packed stream ID 0x800, mask 0 into the fwspec, as arm-smmu does. */
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(eth);
+	assert_int_equal(fwspec->num_ids, 1);
+	assert_int_equal(fwspec->ids[0], 0x800);
+	/* usb0's stream-match mask covers usb1's stream ID: one group. */
+	struct iommu_group *g0 = iommu_group_get(usb0), *g1 = iommu_group_get(usb1), *ge = iommu_group_get(eth);
+	assert_ptr_equal(g0, g1);
+	assert_ptr_not_equal(g0, ge);
+	assert_true(swiommu_log_contains("Adding to iommu group"));
+	/* The default domain is translated and strict (the board says iommu.strict=1). */
+	struct iommu_domain *d = iommu_get_dma_domain(eth);
+	assert_non_null(d);
+	assert_ptr_equal(iommu_get_domain_for_dev(eth), d);
+	assert_int_equal(d->type, IOMMU_DOMAIN_DMA);
+	assert_ptr_equal(iommu_group_default_domain(ge), d);
+	assert_true(device_iommu_capable(eth, IOMMU_CAP_DEFERRED_FLUSH));
+	iommu_group_put(g0);
+	iommu_group_put(g1);
+	iommu_group_put(ge);
+	platform_driver_unregister(&master_driver);
+}
+
+static int fault_count;
+static unsigned long fault_iova;
+static int fault_flags;
+
+static int on_fault(struct iommu_domain *d, struct device *dev, unsigned long iova, int flags, void *token)
+{
+	(void)d; (void)dev;
+	fault_count++;
+	fault_iova = iova;
+	fault_flags = flags;
+	return *(int *)token;
+}
+
+static void an_unmanaged_domain_maps_and_unmaps(void **state)
+{
+	(void)state;
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	struct device *eth = swiommu_find_device(ETH);
+	struct iommu_domain *def = iommu_get_dma_domain(eth);
+	struct iommu_domain *d = iommu_paging_domain_alloc(eth);
+
+	assert_false(IS_ERR_OR_NULL(d));
+	assert_int_equal(d->type, IOMMU_DOMAIN_UNMANAGED);
+	assert_int_equal(iommu_attach_device(d, eth), 0);
+	assert_ptr_equal(iommu_get_domain_for_dev(eth), d);
+	assert_ptr_equal(iommu_get_dma_domain(eth), def);
+
+	struct page *pg = alloc_pages(GFP_KERNEL, 9);	/* 2 MiB, naturally aligned */
+	phys_addr_t pa = page_to_phys(pg);
+	assert_int_equal(iommu_map(d, 0x40000000, pa, SZ_2M, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL), 0);
+	assert_int_equal(iommu_iova_to_phys(d, 0x40000000 + 0x1234), pa + 0x1234);
+	assert_int_equal(iommu_map(d, 0x10000, pa, SZ_4K, IOMMU_READ, GFP_KERNEL), 0);
+	assert_int_equal(iommu_unmap(d, 0x10000, SZ_4K), SZ_4K);
+	assert_int_equal(iommu_iova_to_phys(d, 0x10000), 0);
+	/* The whole 2 MiB block goes, and iommu_unmap says so. */
+	assert_int_equal(iommu_unmap(d, 0x40000000, SZ_2M), SZ_2M);
+	assert_int_equal(iommu_unmap(d, 0x40000000, SZ_2M), 0);
+
+	int handled = 0, unhandled = -ENOSYS;
+	iommu_set_fault_handler(d, on_fault, &handled);
+	assert_int_equal(report_iommu_fault(d, eth, 0xdead000, IOMMU_FAULT_WRITE), 0);
+	assert_int_equal(fault_count, 1);
+	assert_int_equal(fault_iova, 0xdead000);
+	assert_int_equal(fault_flags, IOMMU_FAULT_WRITE);
+	iommu_set_fault_handler(d, on_fault, &unhandled);
+	assert_int_equal(report_iommu_fault(d, eth, 0xbeef000, IOMMU_FAULT_READ), -ENOSYS);
+
+	iommu_detach_device(d, eth);
+	assert_ptr_equal(iommu_get_domain_for_dev(eth), def);
+	iommu_domain_free(d);
+	__free_pages(pg, 9);
+	platform_driver_unregister(&master_driver);
+}
+
+static void unmap_fast_gathers_for_a_later_sync(void **state)
+{
+	(void)state;
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	struct device *eth = swiommu_find_device(ETH);
+	struct iommu_domain *d = iommu_paging_domain_alloc(eth);
+	const struct lpae_iommu_stats *st = lpae_iommu_stats(swiommu_find_device(SMMU));
+	struct iommu_iotlb_gather gather;
+	struct page *pg = alloc_page(GFP_KERNEL);
+
+	assert_int_equal(iommu_map(d, 0x200000, page_to_phys(pg), SZ_4K, IOMMU_READ, GFP_KERNEL), 0);
+	unsigned long syncs = st->iotlb_sync;
+	iommu_iotlb_gather_init(&gather);
+	assert_int_equal(iommu_unmap_fast(d, 0x200000, SZ_4K, &gather), SZ_4K);
+	assert_int_equal(st->iotlb_sync, syncs);		/* nothing synced yet */
+	iommu_iotlb_sync(d, &gather);
+	assert_int_equal(st->iotlb_sync, syncs + 1);
+	iommu_domain_free(d);
+	__free_page(pg);
+	platform_driver_unregister(&master_driver);
+}
+
+static void a_partial_map_is_rolled_back(void **state)
+{
+	(void)state;
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	struct device *eth = swiommu_find_device(ETH);
+	struct iommu_domain *d = iommu_paging_domain_alloc(eth);
+	struct page *pg = alloc_pages(GFP_KERNEL, 2);
+
+	/* 0x3000 is taken, so mapping 0x0..0x4000 fails there and the first three pages are unmapped again. */
+	assert_int_equal(iommu_map(d, 0x3000, page_to_phys(pg), SZ_4K, IOMMU_READ, GFP_KERNEL), 0);
+	assert_int_equal(iommu_map(d, 0x0, page_to_phys(pg), 4 * SZ_4K, IOMMU_READ, GFP_KERNEL), -EEXIST);
+	assert_int_equal(iommu_iova_to_phys(d, 0x0), 0);
+	assert_int_equal(iommu_iova_to_phys(d, 0x2000), 0);
+	assert_int_equal(iommu_iova_to_phys(d, 0x3000), page_to_phys(pg));
+	iommu_domain_free(d);
+	__free_pages(pg, 2);
+	platform_driver_unregister(&master_driver);
+}
+
+static void dma_ownership_follows_driver_managed_dma(void **state)
+{
+	(void)state;
+	static int owner;
+	struct device *eth = swiommu_find_device(ETH);
+
+	/* A DMA-API driver bound in the group: nobody may claim it. */
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	struct iommu_group *g = iommu_group_get(eth);
+	assert_int_equal(iommu_group_claim_dma_owner(g, &owner), -EPERM);
+	platform_driver_unregister(&master_driver);
+	/* A driver_managed_dma driver may. */
+	assert_int_equal(platform_driver_register(&managed_driver), 0);
+	assert_true(device_is_bound(eth));
+	assert_int_equal(iommu_group_claim_dma_owner(g, &owner), 0);
+	assert_true(iommu_group_dma_owner_claimed(g));
+	assert_ptr_not_equal(iommu_get_domain_for_dev(eth), iommu_get_dma_domain(eth));
+	iommu_group_release_dma_owner(g);
+	assert_false(iommu_group_dma_owner_claimed(g));
+	assert_ptr_equal(iommu_get_domain_for_dev(eth), iommu_get_dma_domain(eth));
+	/* Shared claims with one cookie. */
+	assert_int_equal(iommu_device_claim_dma_owner(eth, &owner), 0);
+	assert_int_equal(iommu_device_claim_dma_owner(eth, &owner), 0);
+	assert_int_equal(iommu_device_claim_dma_owner(eth, &fault_count), -EPERM);
+	iommu_device_release_dma_owner(eth);
+	iommu_device_release_dma_owner(eth);
+	assert_false(iommu_group_dma_owner_claimed(g));
+	iommu_group_put(g);
+	platform_driver_unregister(&managed_driver);
+}
+
+static int count_dev(struct device *dev, void *data)
+{
+	(void)dev;
+	(*(int *)data)++;
+	return 0;
+}
+
+static void groups_are_queryable(void **state)
+{
+	(void)state;
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	struct iommu_group *g = iommu_group_get(swiommu_find_device(USB0));
+	int n = 0;
+
+	assert_non_null(g);
+	assert_true(iommu_group_id(g) >= 0);
+	assert_int_equal(iommu_group_for_each_dev(g, &n, count_dev), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(iommu_group_set_name(g, "usb"), 0);
+	iommu_group_set_iommudata(g, &n, NULL);
+	assert_ptr_equal(iommu_group_get_iommudata(g), &n);
+	iommu_group_put(g);
+	platform_driver_unregister(&master_driver);
+}
+
+static void freeing_a_domain_frees_its_tables(void **state)
+{
+	(void)state;
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	long before = swiommu_mem_check_leaks(false);
+	struct iommu_domain *d = iommu_paging_domain_alloc(swiommu_find_device(ETH));
+	struct page *pg = alloc_page(GFP_KERNEL);
+
+	assert_int_equal(iommu_map(d, 0x7f0000000, page_to_phys(pg), SZ_4K, IOMMU_READ, GFP_KERNEL), 0);
+	assert_true(swiommu_mem_check_leaks(false) > before + 1);	/* the domain, its tables, the page */
+	iommu_domain_free(d);
+	__free_page(pg);
+	assert_int_equal(swiommu_mem_check_leaks(false), before);
+	platform_driver_unregister(&master_driver);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(domain_type_values_match_the_header),
+		cmocka_unit_test_setup_teardown(the_c_driver_registers_its_instance, boot, shut_down),
+		cmocka_unit_test_setup_teardown(masters_probe_into_groups_on_a_default_dma_domain, boot, shut_down),
+		cmocka_unit_test_setup_teardown(an_unmanaged_domain_maps_and_unmaps, boot, shut_down),
+		cmocka_unit_test_setup_teardown(unmap_fast_gathers_for_a_later_sync, boot, shut_down),
+		cmocka_unit_test_setup_teardown(a_partial_map_is_rolled_back, boot, shut_down),
+		cmocka_unit_test_setup_teardown(dma_ownership_follows_driver_managed_dma, boot, shut_down),
+		cmocka_unit_test_setup_teardown(groups_are_queryable, boot, shut_down),
+		cmocka_unit_test_setup_teardown(freeing_a_domain_frees_its_tables, boot, shut_down),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
