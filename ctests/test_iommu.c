@@ -10,6 +10,8 @@
 #include <linux/err.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
+#include <linux/list.h>
+#include <linux/of_iommu.h>
 #include <linux/platform_device.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -259,6 +261,46 @@ static void freeing_a_domain_frees_its_tables(void **state)
 	platform_driver_unregister(&master_driver);
 }
 
+static int display_probe(struct platform_device *pdev) { (void)pdev; return 0; }
+static const struct of_device_id display_ids[] = { { .compatible = "swiommu,display" }, { } };
+static struct platform_driver display_driver = {
+	.probe = display_probe,
+	.driver = { .name = "iommu-test-display", .of_match_table = display_ids },
+};
+
+static void reserved_regions_from_the_device_tree(void **state)
+{
+	(void)state;
+	LIST_HEAD(regions);
+	struct swiommu_mem_stats before, after;
+
+	assert_int_equal(platform_driver_register(&display_driver), 0);
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	assert_int_equal(swiommu_mem_get_stats(&before), 0);
+	/* The display's framebuffer: a reserved-memory node with a matching reg is IOMMU_RESV_DIRECT. */
+	of_iommu_get_resv_regions(swiommu_find_device("/soc/display@fe200000"), &regions);
+	assert_int_equal(list_count_nodes(&regions), 1);
+	struct iommu_resv_region *r = list_first_entry(&regions, struct iommu_resv_region, list);
+	assert_int_equal(r->start, 0x9e000000);
+	assert_int_equal(r->length, 0x800000);
+	assert_int_equal(r->type, IOMMU_RESV_DIRECT);
+	assert_int_equal(r->prot, IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE);
+	iommu_put_resv_regions(NULL, &regions);
+	assert_true(list_empty(&regions));
+	/* The ethernet's driver reports the device tree's: none. */
+	iommu_get_resv_regions(swiommu_find_device(ETH), &regions);
+	assert_true(list_empty(&regions));
+	/* A region made by hand goes back with iommu_put_resv_regions too. */
+	list_add_tail(&iommu_alloc_resv_region(0x8000000, SZ_1M, 0, IOMMU_RESV_RESERVED, GFP_KERNEL)->list, &regions);
+	assert_int_equal(swiommu_mem_get_stats(&after), 0);
+	assert_int_equal(after.kmalloc_objects, before.kmalloc_objects + 1);
+	iommu_put_resv_regions(NULL, &regions);
+	assert_int_equal(swiommu_mem_get_stats(&after), 0);
+	assert_int_equal(after.kmalloc_objects, before.kmalloc_objects);
+	platform_driver_unregister(&master_driver);
+	platform_driver_unregister(&display_driver);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +313,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(dma_ownership_follows_driver_managed_dma, boot, shut_down),
 		cmocka_unit_test_setup_teardown(groups_are_queryable, boot, shut_down),
 		cmocka_unit_test_setup_teardown(freeing_a_domain_frees_its_tables, boot, shut_down),
+		cmocka_unit_test_setup_teardown(reserved_regions_from_the_device_tree, boot, shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

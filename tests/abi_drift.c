@@ -33,6 +33,7 @@
 #include <linux/iommu.h>
 #include <linux/io-pgtable.h>
 #include <linux/pci.h>
+#include <linux/of_iommu.h>
 #include <linux/iova.h>
 #include <swiommu/swiommu.h>
 #undef swiommu_init

@@ -363,3 +363,31 @@ public func abiIOMMUSetDefaultTranslated(_ cmdLine: Bool) {
 public func abiIOMMUDefaultPassthrough() -> Bool {
     IOMMUCore.current?.settings.passthrough ?? false
 }
+
+// MARK: Reserved regions
+
+@c(iommu_alloc_resv_region)
+public func abiIOMMUAllocResvRegion(_ start: phys_addr_t, _ length: size_t, _ prot: CInt, _ type: iommu_resv_type,
+                                    _ gfp: gfp_t) -> UnsafeMutablePointer<iommu_resv_region>? {
+    withMachine("iommu_alloc_resv_region", nil) {
+        ResvRegions.allocate($0.memory, start: start, length: length, prot: prot, type: type)
+    }
+}
+
+@c(iommu_get_resv_regions)
+public func abiIOMMUGetResvRegions(_ dev: UnsafeMutablePointer<device>?, _ list: UnsafeMutablePointer<list_head>?) {
+    guard let dev = deviceArg(dev, "iommu_get_resv_regions"), let list else { return }
+    ResvRegions.get(dev, into: list)
+}
+
+@c(iommu_put_resv_regions)
+public func abiIOMMUPutResvRegions(_ dev: UnsafeMutablePointer<device>?, _ list: UnsafeMutablePointer<list_head>?) {
+    guard let list else { return }
+    withMachine("iommu_put_resv_regions", ()) { ResvRegions.put(dev, list, memory: $0.memory) }
+}
+
+@c(of_iommu_get_resv_regions)
+public func abiOfIOMMUGetResvRegions(_ dev: UnsafeMutablePointer<device>?, _ list: UnsafeMutablePointer<list_head>?) {
+    guard let dev = deviceArg(dev, "of_iommu_get_resv_regions"), let list else { return }
+    withMachine("of_iommu_get_resv_regions", ()) { ResvRegions.fromDeviceTree(dev, into: list, memory: $0.memory) }
+}

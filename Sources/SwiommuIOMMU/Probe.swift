@@ -187,21 +187,31 @@ extension IOMMUCore {
         return d
     }
 
-    /// Map a device's IOMMU_RESV_DIRECT regions 1:1 (iommu_create_device_direct_mappings).
+    /// Map the IOMMU_RESV_DIRECT regions the driver reports 1:1 (iommu_create_device_direct_mappings).
     private func mapDirectRegions(_ domain: UnsafeMutablePointer<IOMMUDomain>, _ dev: UnsafeMutablePointer<Device>) {
-        for r in DeviceState.of(dev).reservedRegions where r.type == .direct {
-            let min = UInt64(domain.pointee.pgsize_bitmap) & (0 &- UInt64(domain.pointee.pgsize_bitmap))
-            guard min != 0 else { continue }
-            let start = r.start & ~(min - 1)
-            let end = (r.start + r.length + min - 1) & ~(min - 1)
+        let head = UnsafeMutablePointer<list_head>.allocate(capacity: 1)
+        defer { head.deallocate() }
+        head.pointee.next = head
+        head.pointee.prev = head
+        ResvRegions.get(dev, into: head)
+        let min = UInt64(domain.pointee.pgsize_bitmap) & (0 &- UInt64(domain.pointee.pgsize_bitmap))
+        var n = head.pointee.next
+        while let node = n, node != head, min != 0 {
+            n = node.pointee.next
+            let r = UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self)
+            guard r.pointee.type == IOMMU_RESV_DIRECT || r.pointee.type == IOMMU_RESV_DIRECT_RELAXABLE else { continue }
+            dev.pointee.iommu?.pointee.require_direct = 1
+            let start = r.pointee.start & ~(min - 1)
+            let end = (r.pointee.start + UInt64(r.pointee.length) + min - 1) & ~(min - 1)
             var iova = start
             while iova < end {
                 if Mapping.iovaToPhys(domain, iova) == 0 {
-                    _ = Mapping.map(domain, iova: iova, paddr: iova, size: min, prot: r.prot, gfp: 0)
+                    _ = Mapping.map(domain, iova: iova, paddr: iova, size: min, prot: r.pointee.prot, gfp: 0)
                 }
                 iova += min
             }
         }
+        ResvRegions.put(dev, head, memory: machine.memory)
     }
 
     /// One device onto a domain through the driver's attach_dev.

@@ -11,6 +11,7 @@
 #include <linux/iommu.h>
 #include <linux/module.h>
 #include <linux/of.h>
+#include <linux/of_iommu.h>
 #include <linux/platform_device.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -158,6 +159,12 @@ static struct iommu_group *lpae_device_group(struct device *dev)
 	return group;
 }
 
+/* As arm-smmu does through iommu_dma_get_resv_regions: the device tree's reserved regions. */
+static void lpae_get_resv_regions(struct device *dev, struct list_head *head)
+{
+	of_iommu_get_resv_regions(dev, head);
+}
+
 static bool lpae_capable(struct device *dev, enum iommu_cap cap)
 {
 	(void)dev;
@@ -269,6 +276,7 @@ static const struct iommu_ops lpae_iommu_ops = {
 	.release_device = lpae_release_device,
 	.device_group = lpae_device_group,
 	.of_xlate = lpae_of_xlate,
+	.get_resv_regions = lpae_get_resv_regions,
 	.default_domain_ops = &lpae_domain_ops,
 	.owner = THIS_MODULE,
 };

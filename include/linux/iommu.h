@@ -751,6 +751,34 @@ void iommu_set_default_translated(bool cmd_line);
  */
 bool iommu_default_passthrough(void);
 
+/**
+ * iommu_alloc_resv_region() - allocate a reserved-region descriptor (kmalloc'd; iommu_put_resv_regions()
+ * frees it).
+ * @start: first address.
+ * @length: bytes.
+ * @prot: IOMMU_READ | IOMMU_WRITE ... for direct regions.
+ * @type: the region's type.
+ * @gfp: allocation flags.
+ *
+ * Return: the region, or NULL when memory runs out.
+ */
+struct iommu_resv_region *iommu_alloc_resv_region(phys_addr_t start, size_t length, int prot,
+						  enum iommu_resv_type type, gfp_t gfp);
+
+/**
+ * iommu_get_resv_regions() - a device's reserved regions, as its IOMMU driver's get_resv_regions reports them.
+ * @dev: the device.
+ * @list: an initialised list head; the regions are appended.
+ */
+void iommu_get_resv_regions(struct device *dev, struct list_head *list);
+
+/**
+ * iommu_put_resv_regions() - free the regions iommu_get_resv_regions() returned.
+ * @dev: the device.
+ * @list: the list; it is empty afterwards.
+ */
+void iommu_put_resv_regions(struct device *dev, struct list_head *list);
+
 static inline void iommu_flush_iotlb_all(struct iommu_domain *domain)
 {
 	if (domain->ops->flush_iotlb_all)

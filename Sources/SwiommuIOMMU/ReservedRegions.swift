@@ -1,0 +1,71 @@
+// Reserved regions through the driver: iommu_get_resv_regions asks the IOMMU driver, which usually calls
+// of_iommu_get_resv_regions for the device tree's. Kernel: iommu_get_resv_regions, iommu_put_resv_regions,
+// iommu_alloc_resv_region (drivers/iommu/iommu.c), of_iommu_get_resv_regions (of_iommu.c).
+import Glibc
+import CKernel
+import SwiommuBase
+import SwiommuMemory
+import SwiommuPlatform
+
+public enum ResvRegions {
+    /// `&region->list` (the first member, as the kernel's list_entry relies on).
+    static func listNode(_ r: UnsafeMutablePointer<iommu_resv_region>) -> UnsafeMutablePointer<list_head> {
+        UnsafeMutableRawPointer(r).assumingMemoryBound(to: list_head.self)
+    }
+
+    /// Kernel: iommu_alloc_resv_region: a kmalloc'd region with an initialised list node.
+    public static func allocate(_ memory: SimulatedMemory, start: UInt64, length: Int, prot: Int32,
+                                type: iommu_resv_type) -> UnsafeMutablePointer<iommu_resv_region>? {
+        guard let raw = memory.kmalloc(size: MemoryLayout<iommu_resv_region>.stride, gfp: [.kernel, .zero], site: nil)
+        else { return nil }
+        let r = raw.assumingMemoryBound(to: iommu_resv_region.self)
+        let node = listNode(r)
+        node.pointee.next = node
+        node.pointee.prev = node
+        r.pointee.start = start
+        r.pointee.length = length
+        r.pointee.prot = prot
+        r.pointee.type = type
+        return r
+    }
+
+    /// Append a region to a list (list_add_tail).
+    static func append(_ r: UnsafeMutablePointer<iommu_resv_region>, to head: UnsafeMutablePointer<list_head>) {
+        let node = listNode(r)
+        let prev = head.pointee.prev!
+        node.pointee.next = head
+        node.pointee.prev = prev
+        prev.pointee.next = node
+        head.pointee.prev = node
+    }
+
+    /// Kernel: of_iommu_get_resv_regions, from what of_dma_configure recorded for the device.
+    public static func fromDeviceTree(_ dev: UnsafeMutablePointer<Device>, into head: UnsafeMutablePointer<list_head>,
+                                      memory: SimulatedMemory) {
+        for region in DeviceState.of(dev).reservedRegions {
+            let type = region.type == .direct ? IOMMU_RESV_DIRECT : IOMMU_RESV_RESERVED
+            guard let r = allocate(memory, start: region.start, length: Int(region.length), prot: region.prot, type: type)
+            else { return }
+            append(r, to: head)
+        }
+    }
+
+    /// Kernel: iommu_put_resv_regions: each region's free, else kfree.
+    public static func put(_ dev: UnsafeMutablePointer<Device>?, _ head: UnsafeMutablePointer<list_head>, memory: SimulatedMemory) {
+        var n = head.pointee.next
+        while let node = n, node != head {
+            n = node.pointee.next
+            let r = UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self)  // list is the first member
+            node.pointee.next = nil
+            node.pointee.prev = nil
+            if let f = r.pointee.free { f(dev, r) } else { memory.kfree(UnsafeRawPointer(r)) }
+        }
+        head.pointee.next = head
+        head.pointee.prev = head
+    }
+
+    /// Kernel: iommu_get_resv_regions: the driver's get_resv_regions, if it has one.
+    public static func get(_ dev: UnsafeMutablePointer<Device>, into head: UnsafeMutablePointer<list_head>) {
+        dev.pointee.iommu?.pointee.iommu_dev?.pointee.ops?.pointee.get_resv_regions?(dev, head)
+    }
+}
