@@ -301,6 +301,37 @@ static void reserved_regions_from_the_device_tree(void **state)
 	platform_driver_unregister(&display_driver);
 }
 
+static void default_domain_policies(void **state)
+{
+	(void)state;
+	assert_string_equal(swiommu_iommu_default_domain_policy(), "per-group");	/* the board's /chosen */
+	assert_int_equal(swiommu_iommu_set_default_domain_policy("sometimes"), -EINVAL);
+	assert_true(swiommu_log_contains("unknown default-domain policy 'sometimes'"));
+	assert_int_equal(swiommu_iommu_set_default_domain_policy("per-instance"), 0);
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	struct device *eth = swiommu_find_device(ETH), *usb0 = swiommu_find_device(USB0);
+	struct device *storage = swiommu_find_device("/soc/storage@fe610000");
+
+	/* Three groups on one MMU-500, one default domain. */
+	assert_ptr_not_equal(eth->iommu_group, usb0->iommu_group);
+	assert_ptr_not_equal(eth->iommu_group, storage->iommu_group);
+	assert_ptr_equal(iommu_get_dma_domain(eth), iommu_get_dma_domain(usb0));
+	assert_ptr_equal(iommu_get_dma_domain(eth), iommu_get_dma_domain(storage));
+	/* A group can still leave it and come back. */
+	struct iommu_domain *own = iommu_paging_domain_alloc(eth), *shared = iommu_get_dma_domain(eth);
+	assert_int_equal(iommu_attach_device(own, eth), 0);
+	assert_ptr_equal(iommu_get_domain_for_dev(usb0), shared);
+	iommu_detach_device(own, eth);
+	assert_ptr_equal(iommu_get_domain_for_dev(eth), shared);
+	iommu_domain_free(own);
+	platform_driver_unregister(&master_driver);
+	/* The shared domain goes once, with the last group: nothing leaks at teardown. */
+	swiommu_log_reset();
+	swiommu_exit();
+	assert_false(swiommu_log_contains("leaked"));
+	assert_int_equal(swiommu_init(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +345,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(groups_are_queryable, boot, shut_down),
 		cmocka_unit_test_setup_teardown(freeing_a_domain_frees_its_tables, boot, shut_down),
 		cmocka_unit_test_setup_teardown(reserved_regions_from_the_device_tree, boot, shut_down),
+		cmocka_unit_test_setup_teardown(default_domain_policies, boot, shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -391,3 +391,30 @@ public func abiOfIOMMUGetResvRegions(_ dev: UnsafeMutablePointer<device>?, _ lis
     guard let dev = deviceArg(dev, "of_iommu_get_resv_regions"), let list else { return }
     withMachine("of_iommu_get_resv_regions", ()) { ResvRegions.fromDeviceTree(dev, into: list, memory: $0.memory) }
 }
+
+// MARK: swiommu/iommu.h
+
+@c(swiommu_iommu_set_default_domain_policy)
+public func abiIOMMUSetDefaultDomainPolicy(_ policy: UnsafePointer<CChar>?) -> CInt {
+    guard let c = core("swiommu_iommu_set_default_domain_policy") else { return Errno.noDevice.negated }
+    let name = policy.map { String(cString: $0) } ?? "(null)"
+    guard let p = DefaultDomainPolicy(rawValue: name) else {
+        Kernel.log(.error, "swiommu: unknown default-domain policy '\(name)' (per-group, per-instance or global)")
+        return Errno.invalid.negated
+    }
+    c.settings.policy = p
+    return 0
+}
+
+private let policyNames: [StaticString] = ["per-group", "per-instance", "global"]
+
+@c(swiommu_iommu_default_domain_policy)
+public func abiIOMMUDefaultDomainPolicy() -> UnsafePointer<CChar>? {
+    guard let c = IOMMUCore.current else { return nil }
+    let s: StaticString = switch c.settings.policy {
+    case .perGroup: policyNames[0]
+    case .perInstance: policyNames[1]
+    case .global: policyNames[2]
+    }
+    return UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+}

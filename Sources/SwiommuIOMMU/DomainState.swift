@@ -7,6 +7,8 @@ public final class DomainState {
     public internal(set) var attachedGroups = 0
     /// Faults reported on the domain (report_iommu_fault).
     public internal(set) var faults: UInt64 = 0
+    /// Groups whose default domain this is (more than one under the per-instance and global policies).
+    public internal(set) var defaultUsers = 0
 
     /// The state of a domain, created on first use.
     public static func of(_ d: UnsafeMutablePointer<IOMMUDomain>) -> DomainState {

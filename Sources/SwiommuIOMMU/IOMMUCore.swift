@@ -15,6 +15,8 @@ public typealias IOMMUDevice = CKernel.iommu_device
 public struct DefaultDomainSettings: Sendable {
     public var passthrough = false
     public var strict = true
+    /// One default domain per group (the kernel's), per IOMMU instance, or one for all (extensions).
+    public var policy: DefaultDomainPolicy = .perGroup
 }
 
 public final class IOMMUCore: @unchecked Sendable {
@@ -33,6 +35,7 @@ public final class IOMMUCore: @unchecked Sendable {
         self.machine = machine
         settings.passthrough = machine.board.options.passthrough
         settings.strict = machine.board.options.strict
+        settings.policy = machine.board.options.policy
         machine.iommuDriverBound = { [unowned self] node in self.instance(for: node) != nil }
         machine.iommuProbe = { [unowned self] dev in self.probe(dev) }
         machine.drivers.useDefaultDomain = { [unowned self] dev in self.useDefaultDomain(dev) }

@@ -72,6 +72,12 @@ extension IOMMUCore {
             g.references -= 1
             guard g.references <= 0, g.devices.isEmpty else { return }
             if let release = g.iommuDataRelease { release(g.iommuData) }
+            if let d = g.defaultDomain {
+                // A default domain shared under the per-instance or global policy goes with its last group.
+                let state = DomainState.of(d)
+                state.defaultUsers -= 1
+                if state.defaultUsers > 0 { g.defaultDomain = nil }
+            }
             freeDomain(&g.defaultDomain)
             freeDomain(&g.blockingDomain)
             groups.removeAll { $0 === g }

@@ -150,6 +150,19 @@ extension IOMMUCore {
     /// Put a newly probed device on its group's domain, creating the group's default domain first.
     private func setUpDomain(_ g: IOMMUGroup, for dev: UnsafeMutablePointer<Device>, ops: UnsafePointer<IOMMUOps>) -> Int32 {
         if let d = g.domain { return attachOne(d, dev) }
+        if settings.policy != .perGroup, let shared = shareableDefaultDomain(for: dev, ops: ops) {
+            let ret = attachOne(shared, dev)
+            if ret == 0 {
+                g.defaultDomain = shared
+                g.domain = shared
+                let state = DomainState.of(shared)
+                state.defaultUsers += 1
+                state.attachedGroups += 1
+                return 0
+            }
+            Kernel.log(.warning, "swiommu: group \(g.id): the driver refuses the \(settings.policy.rawValue) default domain "
+                       + "(\(ret)); the group gets its own")
+        }
         var type = defaultType(for: dev, ops: ops)
         var domain = allocateDomain(type: type, dev: dev, ops: ops)
         if domain == nil && type != IOMMU_DOMAIN_DMA_VALUE {
@@ -166,8 +179,23 @@ extension IOMMUCore {
         g.defaultDomain = domain
         g.domain = domain
         DomainState.of(domain).attachedGroups += 1
+        DomainState.of(domain).defaultUsers += 1
         if type & domainPagingBit != 0 { mapDirectRegions(domain, dev) }
         return 0
+    }
+
+    /// Under the per-instance policy, the default domain of another group on the same instance; under the
+    /// global policy, any default domain of the same driver. (swiommu extensions: the kernel gives every
+    /// group its own.)
+    private func shareableDefaultDomain(for dev: UnsafeMutablePointer<Device>,
+                                        ops: UnsafePointer<IOMMUOps>) -> UnsafeMutablePointer<IOMMUDomain>? {
+        let instance = dev.pointee.iommu?.pointee.iommu_dev
+        for g in groups {
+            guard let d = g.defaultDomain, d.pointee.owner == ops, d.pointee.type & domainPagingBit != 0,
+                  let other = g.devices.first else { continue }
+            if settings.policy == .global || other.pointee.iommu?.pointee.iommu_dev == instance { return d }
+        }
+        return nil
     }
 
     /// A domain of `type` from the driver: a paging domain (UNMANAGED, DMA, DMA_FQ) or its identity one.

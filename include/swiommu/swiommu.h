@@ -12,5 +12,6 @@
 #include <swiommu/io_pgtable.h>
 #include <swiommu/topology.h>
 #include <swiommu/iova.h>
+#include <swiommu/iommu.h>
 
 #endif /* _SWIOMMU_SWIOMMU_H */
