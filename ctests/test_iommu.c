@@ -301,6 +301,43 @@ static void reserved_regions_from_the_device_tree(void **state)
 	platform_driver_unregister(&display_driver);
 }
 
+static void device_dma_goes_through_the_domain(void **state)
+{
+	(void)state;
+	assert_int_equal(platform_driver_register(&master_driver), 0);
+	struct device *eth = swiommu_find_device(ETH);
+	struct iommu_domain *d = iommu_paging_domain_alloc(eth);
+	struct page *pg = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	char buf[16] = { 0 };
+	int handled = 0;
+
+	assert_int_equal(iommu_attach_device(d, eth), 0);
+	assert_int_equal(iommu_map(d, 0x5000000, page_to_phys(pg), SZ_4K, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL), 0);
+	/* The device writes through the IOMMU; the (coherent) CPU sees it in the page. */
+	assert_int_equal(swiommu_dma_write(eth, 0, 0x5000010, "frame", 6), 0);
+	assert_string_equal((char *)page_address(pg) + 0x10, "frame");
+	assert_int_equal(swiommu_dma_read(eth, 0, 0x5000010, buf, 6), 0);
+	assert_string_equal(buf, "frame");
+	/* Past the mapping: a fault, reported to the domain's handler. */
+	fault_count = 0;
+	iommu_set_fault_handler(d, on_fault, &handled);
+	assert_int_equal(swiommu_dma_write(eth, 0, 0x5001000, "x", 1), -EFAULT);
+	assert_int_equal(fault_count, 1);
+	assert_int_equal(fault_iova, 0x5001000);
+	assert_int_equal(fault_flags, IOMMU_FAULT_WRITE);
+	/* Unhandled: the driver-style log line. */
+	iommu_set_fault_handler(d, NULL, NULL);
+	assert_int_equal(swiommu_dma_read(eth, 0, 0x6000000, buf, 4), -EFAULT);
+	assert_true(swiommu_log_contains("Unhandled context fault: iova=0x6000000, read"));
+	assert_int_equal(swiommu_dma_faults(eth), 2);
+	/* Back on the (empty) default domain, the old IOVA faults too. */
+	iommu_detach_device(d, eth);
+	assert_int_equal(swiommu_dma_read(eth, 0, 0x5000010, buf, 6), -EFAULT);
+	iommu_domain_free(d);
+	__free_page(pg);
+	platform_driver_unregister(&master_driver);
+}
+
 static void default_domain_policies(void **state)
 {
 	(void)state;
@@ -346,6 +383,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(freeing_a_domain_frees_its_tables, boot, shut_down),
 		cmocka_unit_test_setup_teardown(reserved_regions_from_the_device_tree, boot, shut_down),
 		cmocka_unit_test_setup_teardown(default_domain_policies, boot, shut_down),
+		cmocka_unit_test_setup_teardown(device_dma_goes_through_the_domain, boot, shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

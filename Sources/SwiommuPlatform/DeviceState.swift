@@ -41,6 +41,8 @@ public final class DeviceState {
     public var driverManagedDMA = false
     /// Linux interrupt numbers from the device tree "interrupts" (of_irq_get's answers).
     public var interrupts: [UInt32] = []
+    /// Faults this device's DMA raised.
+    public var dmaFaults: UInt64 = 0
 
     init() {}
 

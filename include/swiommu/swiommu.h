@@ -13,5 +13,6 @@
 #include <swiommu/topology.h>
 #include <swiommu/iova.h>
 #include <swiommu/iommu.h>
+#include <swiommu/dma.h>
 
 #endif /* _SWIOMMU_SWIOMMU_H */
