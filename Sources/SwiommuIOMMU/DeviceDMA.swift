@@ -17,8 +17,7 @@ public enum DeviceDMA {
                                 machine: Machine) -> Int32 {
         let state = DeviceState.of(dev)
         guard channel >= 0, channel < state.channels.count else {
-            Kernel.log(.error, driver: String(cString: dev_driver_string(dev)), device: String(cString: dev_name(dev)),
-                       "swiommu DMA: no channel \(channel) (the device has \(state.channels.count))")
+            devPrintk(.error, dev, "swiommu DMA: no channel \(channel) (the device has \(state.channels.count))")
             return Errno.invalid.negated
         }
         guard size > 0 else { return 0 }
@@ -35,8 +34,7 @@ public enum DeviceDMA {
                 phys = directPhys(dev, bus)
                 if phys == nil {
                     state.dmaFaults &+= 1
-                    Kernel.log(.error, driver: String(cString: dev_driver_string(dev)), device: String(cString: dev_name(dev)),
-                               "swiommu DMA: bus address \(Kernel.hex(bus)) is outside the device's dma-ranges")
+                    devPrintk(.error, dev, "swiommu DMA: bus address \(Kernel.hex(bus)) is outside the device's dma-ranges")
                 }
             }
             guard let pa = phys else { return Errno.fault.negated }
@@ -48,8 +46,7 @@ public enum DeviceDMA {
             }
             guard ok else {
                 state.dmaFaults &+= 1
-                Kernel.log(.error, driver: String(cString: dev_driver_string(dev)), device: String(cString: dev_name(dev)),
-                           "swiommu DMA: bus address \(Kernel.hex(bus)) -> \(Kernel.hex(pa)) is not RAM")
+                devPrintk(.error, dev, "swiommu DMA: bus address \(Kernel.hex(bus)) -> \(Kernel.hex(pa)) is not RAM")
                 return Errno.fault.negated
             }
             done += chunk
@@ -84,8 +81,7 @@ public enum DeviceDMA {
         let ret = IOMMUCore.reportFault(d, dev: dev, iova: iova, flags: flags)
         if ret != 0 {
             // Nothing handled it: log it as an SMMU driver does for an unhandled context fault.
-            Kernel.log(.error, driver: String(cString: dev_driver_string(dev)), device: String(cString: dev_name(dev)),
-                       "Unhandled context fault: iova=\(Kernel.hex(iova)), \(direction == .write ? "write" : "read")")
+            devPrintk(.error, dev, "Unhandled context fault: iova=\(Kernel.hex(iova)), \(direction == .write ? "write" : "read")")
         }
         return nil
     }

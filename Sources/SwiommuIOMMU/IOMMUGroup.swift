@@ -105,8 +105,7 @@ extension IOMMUCore {
             g.devices.append(dev)
             g.references += 1
             dev.pointee.iommu_group = g.opaque
-            Kernel.log(.info, driver: String(cString: dev_driver_string(dev)), device: String(cString: dev_name(dev)),
-                       "Adding to iommu group \(g.id)")
+            devPrintk(.info, dev, "Adding to iommu group \(g.id)")
             return nil
         }
     }

@@ -94,3 +94,8 @@ extension UnsafeMutablePointer where Pointee == Device {
         (UnsafeMutableRawPointer(self) - deviceOffset).assumingMemoryBound(to: PlatformDevice.self)
     }
 }
+
+/// Log a message about a device with the kernel's "<driver> <device>: " prefix. Kernel: dev_printk.
+public func devPrintk(_ level: LogLevel, _ dev: UnsafeMutablePointer<Device>, _ message: String) {
+    Kernel.log(level, driver: String(cString: dev_driver_string(dev)), device: String(cString: dev_name(dev)), message)
+}
