@@ -383,42 +383,36 @@ public struct PageTableWalker {
         return slowRead64(w, pa)
     }
 
-    @inline(never)
-    static func slowRead64(_ w: UnsafePointer<PageTableWalker>, _ pa: UInt64) -> UInt64? {
+    /// Read one descriptor of `T`'s width: straight from RAM for a coherent walk, else memory's view.
+    @inline(__always)
+    static func readDescriptor<T: FixedWidthInteger>(_ w: UnsafePointer<PageTableWalker>, _ pa: UInt64,
+                                                     as _: T.Type) -> T? {
+        let width = UInt64(MemoryLayout<T>.size)
         if w.pointee.coherent {
             var b = w.pointee.banks
             let end = w.pointee.banks + w.pointee.bankCount
             while b != end {
                 let offset = pa &- b.pointee.start.rawValue
-                if offset &+ 8 <= b.pointee.size { return (b.pointee.base + Int(truncatingIfNeeded: offset)).load(as: UInt64.self) }
+                if offset &+ width <= b.pointee.size { return (b.pointee.base + Int(truncatingIfNeeded: offset)).load(as: T.self) }
                 b += 1
             }
             return nil
         }
-        var value: UInt64 = 0
+        var value: T = 0
         let ok = w.pointee.memory._withUnsafeGuaranteedRef { m in
-            withUnsafeMutableBytes(of: &value) { m.deviceRead(PhysicalAddress(pa), into: $0.baseAddress!, size: 8, coherent: false) }
+            withUnsafeMutableBytes(of: &value) { m.deviceRead(PhysicalAddress(pa), into: $0.baseAddress!, size: Int(width), coherent: false) }
         }
         return ok ? value : nil
     }
 
+    @inline(never)
+    static func slowRead64(_ w: UnsafePointer<PageTableWalker>, _ pa: UInt64) -> UInt64? {
+        readDescriptor(w, pa, as: UInt64.self)
+    }
+
     @inline(__always)
     static func read32(_ w: UnsafePointer<PageTableWalker>, _ pa: UInt64) -> UInt32? {
-        if w.pointee.coherent {
-            var b = w.pointee.banks
-            let end = w.pointee.banks + w.pointee.bankCount
-            while b != end {
-                let offset = pa &- b.pointee.start.rawValue
-                if offset &+ 4 <= b.pointee.size { return (b.pointee.base + Int(truncatingIfNeeded: offset)).load(as: UInt32.self) }
-                b += 1
-            }
-            return nil
-        }
-        var value: UInt32 = 0
-        let ok = w.pointee.memory._withUnsafeGuaranteedRef { m in
-            withUnsafeMutableBytes(of: &value) { m.deviceRead(PhysicalAddress(pa), into: $0.baseAddress!, size: 4, coherent: false) }
-        }
-        return ok ? value : nil
+        readDescriptor(w, pa, as: UInt32.self)
     }
 
     // MARK: Translation
