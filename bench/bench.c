@@ -79,7 +79,16 @@ static const char *verdict(const struct figure *f)
 
 int main(int argc, char **argv)
 {
-	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	/* swiommu_bench [--json] [suite ...]: every suite, or the ones named. */
+	bool json = false;
+	int named = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else
+			named++;
+	}
 
 	swiommu_log_set_console_level(0);
 	if (swiommu_init(NULL)) {
@@ -87,6 +96,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (struct bench_suite *s = suites; s; s = s->next) {
+		bool wanted = named == 0;
+
+		for (int i = 1; i < argc; i++)
+			wanted = wanted || strcmp(argv[i], s->name) == 0;
+		if (!wanted)
+			continue;
 		current_suite = s->name;
 		s->run();
 	}

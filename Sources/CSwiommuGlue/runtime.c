@@ -15,6 +15,7 @@
 __thread const struct swiommu_alloc_site *swiommu_alloc_site_current;
 
 long swiommu_glue_fault_countdown[SWIOMMU_FAULT_POINTS];
+long swiommu_glue_route_generation = 1;
 
 const struct bus_type platform_bus_type = {
 	.name = "platform",

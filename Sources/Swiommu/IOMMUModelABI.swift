@@ -33,12 +33,12 @@ public func abiIOTLBInvalidations(_ dev: UnsafeMutablePointer<device>?) -> CUnsi
 @c(swiommu_iommu_translate)
 public func abiIOMMUTranslate(_ dev: UnsafeMutablePointer<device>?, _ channel: CUnsignedInt, _ iova: dma_addr_t,
                               _ write: Bool, _ phys: UnsafeMutablePointer<phys_addr_t>?) -> CInt {
-    guard machine("swiommu_iommu_translate") != nil else { return Errno.noDevice.negated }
-    guard let dev, !isNullOrError(dev), let phys else {
+    guard Machine.isUp else { return machine("swiommu_iommu_translate") == nil ? Errno.noDevice.negated : 0 }
+    guard let dev, !isNullOrError(dev), let phys, dev.pointee.swiommu != nil else {
         Kernel.warn("swiommu_iommu_translate: NULL or ERR_PTR device, or NULL phys")
         return Errno.invalid.negated
     }
-    guard Int(channel) < DeviceState.of(dev).channels.count else { return Errno.invalid.negated }
+    guard DeviceState.channelCount(dev) > Int(channel) else { return Errno.invalid.negated }
     guard let pa = DeviceDMA.translate(dev, channel: Int(channel), iova: iova, write: write) else {
         return Errno.fault.negated
     }

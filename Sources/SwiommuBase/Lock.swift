@@ -1,5 +1,6 @@
 // A mutex for the slow paths: one per allocator, domain or instance, never one per operation.
 import Glibc
+import CSwiommuGlue
 
 /// A non-recursive mutex over `pthread_mutex_t`. A reference type so that the owner can be a struct.
 public final class Lock: @unchecked Sendable {
@@ -21,6 +22,28 @@ public final class Lock: @unchecked Sendable {
     @inlinable public func withLock<R>(_ body: () throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}
+
+/// A spinlock for the shortest critical sections on hot paths (an IOMMU instance's IOTLB lookup): two
+/// atomic operations when uncontended, where a mutex costs a call into the C library each way.
+public final class SpinLock: @unchecked Sendable {
+    @usableFromInline let word: UnsafeMutablePointer<Int32>
+
+    public init() {
+        word = .allocate(capacity: 1)
+        word.initialize(to: 0)
+    }
+
+    deinit { word.deallocate() }
+
+    @inlinable @inline(__always) public func lock() { swiommu_glue_spin_lock(word) }
+    @inlinable @inline(__always) public func unlock() { swiommu_glue_spin_unlock(word) }
+
+    @inlinable @inline(__always) public func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        swiommu_glue_spin_lock(word)
+        defer { swiommu_glue_spin_unlock(word) }
         return try body()
     }
 }

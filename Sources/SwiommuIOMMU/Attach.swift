@@ -3,6 +3,7 @@
 // iommu_attach_device/group, iommu_detach_device/group, __iommu_group_set_domain,
 // iommu_device_use_default_domain, iommu_group_claim_dma_owner, report_iommu_fault.
 import CKernel
+import CSwiommuGlue
 import SwiommuBase
 import SwiommuPlatform
 
@@ -42,6 +43,7 @@ extension IOMMUCore {
                 Kernel.warn("iommu_domain_free: the domain is still attached to a group; detach it first")
                 return
             }
+            swiommu_glue_route_generation_bump()
             DomainState.drop(d)
             d.pointee.ops?.pointee.free?(d)
         }
@@ -63,6 +65,7 @@ extension IOMMUCore {
         }
         if let old = g.domain { DomainState.of(old).attachedGroups -= 1 }
         g.domain = d
+        swiommu_glue_route_generation_bump()
         DomainState.of(d).attachedGroups += 1
         return 0
     }

@@ -5,6 +5,7 @@
 // behind a driver written in C, through its iova_to_phys. Memory is read and written as the device sees it:
 // through the CPU cache model for a non-coherent master.
 import CKernel
+import CSwiommuGlue
 import SwiommuBase
 import SwiommuMemory
 import SwiommuPageTable
@@ -13,13 +14,29 @@ import SwiommuPlatform
 public enum DeviceDMA {
     public enum Direction { case read, write }
 
-    /// Where one channel's accesses go, decided once per transfer.
-    enum Path {
-        case direct
-        case driver(UnsafeMutablePointer<IOMMUDomain>)
-        case model(BuiltinIOMMU, ModelDomain, UnsafeMutablePointer<IOMMUDomain>, stream: UInt32)
-        case identity
-        case fault
+    /// Where one channel's accesses go: cached per channel until the route generation moves (any attach,
+    /// detach, probe, release or domain free), so the hot path does no lookup.
+    struct Port {
+        enum Kind: UInt8 { case direct, identity, driver, model, fault }
+        var generation = 0
+        var kind = Kind.fault
+        var instance: Unmanaged<BuiltinIOMMU>?
+        var modelDomain: Unmanaged<ModelDomain>?
+        var domain: UnsafeMutablePointer<IOMMUDomain>?
+        var context = -1
+        var stream: UInt32 = 0
+    }
+
+    /// The per-device cache of ports, one per channel (DeviceState.iommuPortCache).
+    final class PortCache {
+        let ports: UnsafeMutablePointer<Port>
+        let count: Int
+        init(count: Int) {
+            self.count = count
+            ports = .allocate(capacity: count)
+            ports.initialize(repeating: Port(), count: count)
+        }
+        deinit { ports.deallocate() }
     }
 
     /// Move `size` bytes between the device and `buffer` at bus address `addr` on `channel`.
@@ -33,33 +50,16 @@ public enum DeviceDMA {
             return Errno.invalid.negated
         }
         guard size > 0 else { return 0 }
-        let path = self.path(dev, channel: channel, state: state)
+        let port = self.port(dev, channel: channel, state: state)
         let write = direction == .write
         var done = 0
         while done < size {
             let bus = addr &+ UInt64(done)
             // Chunks never cross a 4 KiB boundary: the smallest page any table maps.
             let chunk = min(size - done, 4096 - Int(bus & 0xfff))
-            let phys: UInt64?
-            switch path {
-            case .direct:
-                phys = directPhys(dev, bus)
-                if phys == nil {
-                    state.dmaFaults &+= 1
-                    devPrintk(.error, dev, "swiommu DMA: bus address \(Kernel.hex(bus)) is outside the device's dma-ranges")
-                }
-            case .identity:
-                phys = bus
-            case .driver(let d):
-                phys = driverTranslate(dev, d, iova: bus, write: write, state: state)
-            case .model(let inst, let domain, let d, let stream):
-                phys = modelTranslate(dev, inst, domain, d, stream: stream, iova: bus, write: write, state: state)
-            case .fault:
-                state.dmaFaults &+= 1
-                devPrintk(.error, dev, "swiommu DMA: channel \(channel) has no IOMMU domain to translate \(Kernel.hex(bus))")
-                phys = nil
+            guard let pa = resolve(dev, port, bus: bus, write: write, state: state, channel: channel) else {
+                return Errno.fault.negated
             }
-            guard let pa = phys else { return Errno.fault.negated }
             let ok = switch direction {
             case .read: machine.memory.deviceRead(PhysicalAddress(pa), into: buffer + done, size: chunk,
                                                   coherent: dev.pointee.dma_coherent)
@@ -77,34 +77,93 @@ public enum DeviceDMA {
     }
 
     /// Translate one address as the device would, without moving data: the physical address, or nil after
-    /// a fault was reported (swiommu_iommu_translate).
+    /// a fault was reported (swiommu_iommu_translate). The caller checked the channel.
+    @inline(__always)
     public static func translate(_ dev: UnsafeMutablePointer<Device>, channel: Int, iova: UInt64, write: Bool) -> UInt64? {
-        let state = DeviceState.of(dev)
-        guard channel >= 0, channel < state.channels.count else { return nil }
-        switch path(dev, channel: channel, state: state) {
-        case .direct: return directPhys(dev, iova)
-        case .identity: return iova
-        case .driver(let d): return driverTranslate(dev, d, iova: iova, write: write, state: state)
-        case .model(let inst, let domain, let d, let stream):
-            return modelTranslate(dev, inst, domain, d, stream: stream, iova: iova, write: write, state: state)
-        case .fault: return nil
+        let state = Unmanaged<DeviceState>.fromOpaque(UnsafeRawPointer(dev.pointee.swiommu!))
+        return state._withUnsafeGuaranteedRef { state in
+            resolve(dev, port(dev, channel: channel, state: state), bus: iova, write: write, state: state, channel: channel)
         }
     }
 
-    static func path(_ dev: UnsafeMutablePointer<Device>, channel: Int, state: DeviceState) -> Path {
-        guard let core = IOMMUCore.current else { return .direct }
-        switch core.route(of: dev, channel: channel) {
-        case .direct: return .direct
-        case .unavailable: return .fault
-        case .translated(let d, _):
-            if d.pointee.type == IOMMU_DOMAIN_IDENTITY_VALUE { return .identity }
-            if d.pointee.type == IOMMU_DOMAIN_BLOCKED_VALUE { return .fault }
-            if BuiltinModels.isModelDomain(d), let master = MasterConfig.of(dev), let node = state.channels[channel].iommu,
-               let port = master.ports.first(where: { $0.instance.node == node }) {
-                return .model(port.instance, ModelDomain.from(d), d, stream: (port.ids.first ?? 0) & 0xffff)
+    /// The bus address's physical address on `port`, or nil after a fault was reported.
+    @inline(__always)
+    static func resolve(_ dev: UnsafeMutablePointer<Device>, _ port: Port, bus: UInt64, write: Bool, state: DeviceState,
+                        channel: Int) -> UInt64? {
+        switch port.kind {
+        case .model:
+            return port.instance.unsafelyUnwrapped._withUnsafeGuaranteedRef { inst in
+                switch inst.translate(context: port.context, iova: bus, write: write) {
+                case .success(let pa): return pa
+                case .failure(let f):
+                    modelFault(dev, inst, port: port, iova: bus, write: write, fault: f, state: state)
+                    return nil
+                }
             }
-            return .driver(d)
+        case .direct:
+            let phys = directPhys(dev, bus)
+            if phys == nil {
+                state.dmaFaults &+= 1
+                devPrintk(.error, dev, "swiommu DMA: bus address \(Kernel.hex(bus)) is outside the device's dma-ranges")
+            }
+            return phys
+        case .identity:
+            return bus
+        case .driver:
+            return driverTranslate(dev, port.domain!, iova: bus, write: write, state: state)
+        case .fault:
+            state.dmaFaults &+= 1
+            devPrintk(.error, dev, "swiommu DMA: channel \(channel) has no IOMMU domain to translate \(Kernel.hex(bus))")
+            return nil
         }
+    }
+
+    /// The port of `channel`, from the cache when it is current.
+    @inline(__always)
+    static func port(_ dev: UnsafeMutablePointer<Device>, channel: Int, state: DeviceState) -> Port {
+        let now = swiommu_glue_route_generation_now()
+        if let c = state.iommuPortCache {
+            let cache = unsafeDowncast(c, to: PortCache.self)
+            if channel < cache.count && cache.ports[channel].generation == now { return cache.ports[channel] }
+        }
+        return fillPort(dev, channel: channel, state: state, generation: now)
+    }
+
+    @inline(never)
+    static func fillPort(_ dev: UnsafeMutablePointer<Device>, channel: Int, state: DeviceState, generation: Int) -> Port {
+        var p = Port()
+        p.generation = generation
+        p.kind = .direct
+        if let core = IOMMUCore.current {
+            switch core.route(of: dev, channel: channel) {
+            case .direct: p.kind = .direct
+            case .unavailable: p.kind = .fault
+            case .translated(let d, _):
+                p.domain = d
+                if d.pointee.type == IOMMU_DOMAIN_IDENTITY_VALUE {
+                    p.kind = .identity
+                } else if d.pointee.type == IOMMU_DOMAIN_BLOCKED_VALUE {
+                    p.kind = .fault
+                } else if BuiltinModels.isModelDomain(d), let master = MasterConfig.of(dev),
+                          let node = state.channels[channel].iommu,
+                          let mp = master.ports.first(where: { $0.instance.node == node }) {
+                    let domain = ModelDomain.from(d)
+                    p.kind = .model
+                    p.instance = .passUnretained(mp.instance)
+                    p.modelDomain = .passUnretained(domain)
+                    p.context = domain.context(on: mp.instance) ?? -1
+                    p.stream = (mp.ids.first ?? 0) & 0xffff
+                } else {
+                    p.kind = .driver
+                }
+            }
+        }
+        if state.iommuPortCache.map({ unsafeDowncast($0, to: PortCache.self).count }) != state.channels.count {
+            state.iommuPortCache = PortCache(count: state.channels.count)
+        }
+        let cache = unsafeDowncast(state.iommuPortCache!, to: PortCache.self)
+        if channel < cache.count { cache.ports[channel] = p }
+        return p
     }
 
     /// Kernel: dma_to_phys through dma_range_map (identity without one).
@@ -133,28 +192,15 @@ public enum DeviceDMA {
         return nil
     }
 
-    /// Through a built-in model: IOTLB, walk, permissions; a fault goes to report_iommu_fault, then the
-    /// driver's log line.
-    @inline(__always)
-    static func modelTranslate(_ dev: UnsafeMutablePointer<Device>, _ inst: BuiltinIOMMU, _ domain: ModelDomain,
-                               _ d: UnsafeMutablePointer<IOMMUDomain>, stream: UInt32, iova: UInt64, write: Bool,
-                               state: DeviceState) -> UInt64? {
-        let context = domain.context(on: inst)
-        let result: Result<UInt64, WalkFault> = if let context {
-            inst.translate(context: context, iova: iova, write: write)
-        } else {
-            .failure(WalkFault(kind: .translation, level: 0, iova: iova))
-        }
-        switch result {
-        case .success(let pa): return pa
-        case .failure(let f):
-            state.dmaFaults &+= 1
-            inst.lock.withLock { inst.faults &+= 1 }
-            let flags: Int32 = inst.reportsAccessDirection && write ? 1 : 0
-            let handled = IOMMUCore.reportFault(d, dev: inst.faultDevice(master: dev), iova: iova, flags: flags) == 0
-            inst.logFault(master: dev, stream: stream, context: context ?? -1, iova: iova, write: write, fault: f,
-                          handled: handled)
-            return nil
-        }
+    /// A built-in model's fault: report_iommu_fault to the domain's handler, then the driver's log line.
+    @inline(never)
+    static func modelFault(_ dev: UnsafeMutablePointer<Device>, _ inst: BuiltinIOMMU, port: Port, iova: UInt64, write: Bool,
+                           fault: WalkFault, state: DeviceState) {
+        state.dmaFaults &+= 1
+        inst.lock.withLock { inst.faults &+= 1 }
+        let flags: Int32 = inst.reportsAccessDirection && write ? 1 : 0
+        let handled = IOMMUCore.reportFault(port.domain!, dev: inst.faultDevice(master: dev), iova: iova, flags: flags) == 0
+        inst.logFault(master: dev, stream: port.stream, context: port.context, iova: iova, write: write, fault: fault,
+                      handled: handled)
     }
 }

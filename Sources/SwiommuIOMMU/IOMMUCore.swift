@@ -96,6 +96,7 @@ public final class IOMMUCore: @unchecked Sendable {
             iommu.pointee.list.prev = nil
             iommu.pointee.ready = true
             instances.append(iommu)
+            swiommu_glue_route_generation_bump()
             busProbe(iommu)
             return nil
         }
@@ -126,6 +127,7 @@ public final class IOMMUCore: @unchecked Sendable {
             }
             instances.remove(at: i)
             iommu.pointee.ready = false
+            swiommu_glue_route_generation_bump()
         }
     }
 

@@ -1,6 +1,7 @@
 // IOMMU groups: the devices that cannot be isolated from each other, and so share a domain. Kernel:
 // struct iommu_group in drivers/iommu/iommu.c. C sees an opaque pointer (the group object itself).
 import CKernel
+import CSwiommuGlue
 import SwiommuBase
 import SwiommuPlatform
 
@@ -88,6 +89,7 @@ extension IOMMUCore {
 
     private func freeDomain(_ d: inout UnsafeMutablePointer<IOMMUDomain>?) {
         guard let domain = d else { return }
+        swiommu_glue_route_generation_bump()
         d = nil
         // Static identity/blocked domains of a driver are not freed.
         if let owner = domain.pointee.owner, owner.pointee.identity_domain == domain || owner.pointee.blocked_domain == domain {

@@ -16,6 +16,9 @@ public struct IOTLBEntry: Sendable, Equatable {
     public var iova: UInt64
     /// The output address of that first byte.
     public var output: UInt64
+    /// The context's invalidation epoch when it was cached: a context invalidation bumps the epoch, so
+    /// older entries stop matching at once (the TLB need not be scanned).
+    var epoch: UInt32 = 0
 
     public init(context: UInt32, sizeShift: UInt8, permissions: UInt8, iova: UInt64, output: UInt64) {
         self.context = context
@@ -47,23 +50,33 @@ public struct IOTLB {
     public let capacity: Int
     private let sets: Int
     /// Page sizes the instance maps with (log2), smallest first: lookups probe each.
-    private let sizeShifts: [UInt8]
+    private let sizeShifts: UnsafeMutablePointer<UInt8>
+    private let sizeCount: Int
     private var entries: UnsafeMutablePointer<IOTLBEntry>
     private var valid: UnsafeMutablePointer<Bool>
     /// Round-robin victim per set.
     private var victim: UnsafeMutablePointer<UInt8>
+    /// Per context number below `contextSlots`: its invalidation epoch.
+    private let epochs: UnsafeMutablePointer<UInt32>
+    private let contextSlots: Int
     public private(set) var counters = IOTLBCounters()
 
     /// A TLB of about `capacity` entries (rounded up to a power-of-two number of 4-way sets) for the
     /// given page sizes.
-    public init(capacity: Int, pageSizes: PageSizeBitmap) {
+    public init(capacity: Int, pageSizes: PageSizeBitmap, contexts: Int = 64) {
+        contextSlots = max(contexts, 1)
+        epochs = .allocate(capacity: contextSlots)
+        epochs.initialize(repeating: 0, count: contextSlots)
         var setCount = 1
         while setCount * Self.ways < max(capacity, Self.ways) { setCount <<= 1 }
         sets = setCount
         self.capacity = setCount * Self.ways
         var shifts: [UInt8] = []
         for bit in 0..<64 where pageSizes.rawValue & (1 << UInt64(bit)) != 0 { shifts.append(UInt8(bit)) }
-        sizeShifts = shifts.isEmpty ? [12] : shifts
+        if shifts.isEmpty { shifts = [12] }
+        sizeCount = shifts.count
+        sizeShifts = .allocate(capacity: shifts.count)
+        sizeShifts.initialize(from: shifts, count: shifts.count)
         entries = .allocate(capacity: self.capacity)
         entries.initialize(repeating: IOTLBEntry(context: 0, sizeShift: 0, permissions: 0, iova: 0, output: 0),
                            count: self.capacity)
@@ -78,6 +91,8 @@ public struct IOTLB {
         entries.deallocate()
         valid.deallocate()
         victim.deallocate()
+        sizeShifts.deallocate()
+        epochs.deallocate()
     }
 
     @inline(__always)
@@ -90,6 +105,7 @@ public struct IOTLB {
     }
 
     /// The cached translation covering `iova` in `context`, or nil (a miss: the hardware walks).
+    @inline(__always)
     public mutating func lookup(context: UInt32, iova: UInt64) -> IOTLBEntry? {
         counters.lookups &+= 1
         if let e = probe(context: context, iova: iova) {
@@ -100,20 +116,36 @@ public struct IOTLB {
         return nil
     }
 
+    @inline(__always)
     private func probe(context: UInt32, iova: UInt64) -> IOTLBEntry? {
-        for shift in sizeShifts {
+        var i = 0
+        while i < sizeCount {
+            let shift = sizeShifts[i]
             let page = iova >> UInt64(shift)
-            let base = set(context: context, page: page, shift: shift) * Self.ways
-            for w in 0..<Self.ways where valid[base + w] {
-                let e = entries[base + w]
-                if e.context == context && e.sizeShift == shift && e.iova >> UInt64(shift) == page { return e }
+            let base = set(context: context, page: page, shift: shift) &* Self.ways
+            var w = 0
+            while w < Self.ways {
+                if valid[base &+ w] {
+                    let e = entries[base &+ w]
+                    if e.context == context && e.sizeShift == shift && e.iova >> UInt64(shift) == page
+                        && e.epoch == epoch(context) { return e }
+                }
+                w &+= 1
             }
+            i &+= 1
         }
         return nil
     }
 
+    @inline(__always)
+    private func epoch(_ context: UInt32) -> UInt32 {
+        Int(context) < contextSlots ? epochs[Int(context)] : 0
+    }
+
     /// Cache a walk's result, evicting round-robin within the set.
     public mutating func fill(_ entry: IOTLBEntry) {
+        var entry = entry
+        entry.epoch = epoch(entry.context)
         counters.fills &+= 1
         let s = set(context: entry.context, page: entry.iova >> UInt64(entry.sizeShift), shift: entry.sizeShift)
         let base = s * Self.ways
@@ -137,25 +169,52 @@ public struct IOTLB {
         valid.update(repeating: false, count: capacity)
     }
 
-    /// Invalidate one context (CMD_TLBI_NH_ASID, TLBIASID ...).
+    /// Invalidate one context (CMD_TLBI_NH_ASID, TLBIASID ...): a new epoch, or a scan for a context number
+    /// beyond the epoch table.
     public mutating func invalidate(context: UInt32) {
         counters.invalidateContext &+= 1
+        if Int(context) < contextSlots {
+            epochs[Int(context)] &+= 1
+            return
+        }
         for i in 0..<capacity where valid[i] && entries[i].context == context { valid[i] = false }
     }
 
     /// Invalidate the entries of a context that overlap [iova, iova + size) (CMD_TLBI_NH_VA, TLBIVA ...).
+    /// A small range probes the sets its pages hash to, for each page size; a large one scans the whole TLB.
     public mutating func invalidate(context: UInt32, iova: UInt64, size: UInt64) {
         counters.invalidateRange &+= 1
         let end = iova &+ size
-        for i in 0..<capacity where valid[i] && entries[i].context == context {
-            let e = entries[i]
-            let eEnd = e.iova &+ (UInt64(1) << UInt64(e.sizeShift))
-            if e.iova < end && iova < eEnd { valid[i] = false }
+        var probes = 0
+        for i in 0..<sizeCount {
+            let shift = UInt64(sizeShifts[i])
+            probes &+= Int(truncatingIfNeeded: min(((end &- 1) >> shift) &- (iova >> shift) &+ 1, UInt64(capacity)))
+        }
+        guard probes < capacity / Self.ways else {
+            for i in 0..<capacity where valid[i] && entries[i].context == context {
+                let e = entries[i]
+                let eEnd = e.iova &+ (UInt64(1) << UInt64(e.sizeShift))
+                if e.iova < end && iova < eEnd { valid[i] = false }
+            }
+            return
+        }
+        for i in 0..<sizeCount {
+            let shift = sizeShifts[i]
+            var page = iova >> UInt64(shift)
+            let last = (end &- 1) >> UInt64(shift)
+            while page <= last {
+                let base = set(context: context, page: page, shift: shift) &* Self.ways
+                for w in 0..<Self.ways where valid[base &+ w] {
+                    let e = entries[base &+ w]
+                    if e.context == context && e.sizeShift == shift && e.iova >> UInt64(shift) == page { valid[base &+ w] = false }
+                }
+                page &+= 1
+            }
         }
     }
 
     /// Entries currently cached, for dumps.
     public var liveEntries: [IOTLBEntry] {
-        (0..<capacity).compactMap { valid[$0] ? entries[$0] : nil }
+        (0..<capacity).compactMap { valid[$0] && entries[$0].epoch == epoch(entries[$0].context) ? entries[$0] : nil }
     }
 }

@@ -132,6 +132,8 @@ extension IOMMUCore {
 
     /// Kernel: iommu_release_device: off the group, release_device, free the per-device data.
     func release(_ dev: UnsafeMutablePointer<Device>) {
+        swiommu_glue_route_generation_bump()
+        defer { swiommu_glue_route_generation_bump() }
         lock.withLock {
             guard let di = dev.pointee.iommu else { return }
             if di.pointee.iommu_dev != nil, let ops = di.pointee.iommu_dev.pointee.ops {
@@ -251,6 +253,7 @@ extension IOMMUCore {
     /// One device onto a domain through the driver's attach_dev.
     func attachOne(_ d: UnsafeMutablePointer<IOMMUDomain>, _ dev: UnsafeMutablePointer<Device>) -> Int32 {
         guard let attach = d.pointee.ops?.pointee.attach_dev else { return Errno.noDevice.negated }
+        defer { swiommu_glue_route_generation_bump() }
         return attach(d, dev)
     }
 }

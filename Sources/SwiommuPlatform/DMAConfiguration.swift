@@ -109,6 +109,7 @@ extension Machine {
         Kernel.log(.debug, driver: "platform", device: name, "device is\(coherent ? " " : " not ")dma coherent")
 
         let ret = configureIOMMU(dev, np, state: state, name: name)
+        swiommu_glue_route_generation_bump()   // the channels and their IOMMU link may have changed
         if ret == Errno.probeDefer.negated { return ret }
         Kernel.log(.debug, driver: "platform", device: name, "device is\(ret == 0 ? " " : " not ")behind an iommu")
         if let map {

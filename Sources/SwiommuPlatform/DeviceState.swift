@@ -43,6 +43,8 @@ public final class DeviceState {
     public var interrupts: [UInt32] = []
     /// Faults this device's DMA raised.
     public var dmaFaults: UInt64 = 0
+    /// The IOMMU core's per-channel cache of where device DMA goes (its type is the core's).
+    public var iommuPortCache: AnyObject?
 
     init() {}
 
@@ -54,6 +56,13 @@ public final class DeviceState {
         let s = DeviceState()
         dev.pointee.swiommu = OpaquePointer(Unmanaged.passRetained(s).toOpaque())
         return s
+    }
+
+    /// The number of channels of a device that has state, without a reference count (hot paths).
+    @inline(__always)
+    public static func channelCount(_ dev: UnsafeMutablePointer<Device>) -> Int {
+        guard let raw = dev.pointee.swiommu else { return 1 }
+        return Unmanaged<DeviceState>.fromOpaque(UnsafeRawPointer(raw))._withUnsafeGuaranteedRef { $0.channels.count }
     }
 
     /// Detach and release the state of a device that goes away.

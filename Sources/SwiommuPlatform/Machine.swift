@@ -13,6 +13,9 @@ public final class Machine: @unchecked Sendable {
     /// The machine that is up, if any.
     public static var current: Machine? { up?.takeUnretainedValue() }
 
+    /// Whether a machine is up (no reference taken).
+    @inlinable public static var isUp: Bool { up != nil }
+
     /// Run `body` with the machine that is up, without reference counting (the hot paths' way in).
     /// Nil when the machine is down.
     @inlinable @inline(__always)

@@ -123,4 +123,37 @@ static inline long swiommu_glue_atomic_sub_long(long *p, long v)
 	return __atomic_sub_fetch(p, v, __ATOMIC_RELAXED);
 }
 
+/* A test-and-test-and-set spinlock for the shortest critical sections (an IOMMU instance's IOTLB). */
+static inline void swiommu_glue_spin_lock(int *lock)
+{
+	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#elif defined(__aarch64__)
+			__asm__ __volatile__("yield");
+#endif
+		}
+	}
+}
+
+static inline void swiommu_glue_spin_unlock(int *lock)
+{
+	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Bumped whenever a device channel's path through the IOMMUs may have changed (attach, detach, probe,
+ * release, domain free, instance (un)registration): cached paths older than it are stale. */
+extern long swiommu_glue_route_generation;
+
+static inline long swiommu_glue_route_generation_now(void)
+{
+	return __atomic_load_n(&swiommu_glue_route_generation, __ATOMIC_ACQUIRE);
+}
+
+static inline void swiommu_glue_route_generation_bump(void)
+{
+	__atomic_add_fetch(&swiommu_glue_route_generation, 1, __ATOMIC_RELEASE);
+}
+
 #endif /* _SWIOMMU_GLUE_H */

@@ -171,6 +171,7 @@ final class LockedDARTTable: ModelTable {
     func walk(_ iova: UInt64, write: Bool) -> Result<HardwareWalk, WalkFault> { table.walk(iova, write: write) }
     var tableBase: UInt64 { table.tableBase }
     func dump() -> String { table.dump() }
+    var ioPageTable: IOPageTable? { table.table }
     /// A domain lets go: the table stays with the DART.
     func destroy() { adopted = false }
     /// The DART goes: the table is freed.

@@ -12,7 +12,8 @@ import SwiommuPlatform
 /// A hardware context a domain is programmed into on one instance (an ASID, a context bank, an IPMMU
 /// context, a DART's TTBRs, a SysMMU's page-table base).
 struct ContextSlot {
-    unowned let domain: ModelDomain
+    /// The domain frees its contexts before it goes (ModelDomain.free), so no reference count is needed.
+    unowned(unsafe) let domain: ModelDomain
     /// Which of the domain's tables this instance walks.
     let table: Int
 }
@@ -50,7 +51,8 @@ class BuiltinIOMMU: @unchecked Sendable {
     let device: UnsafeMutablePointer<Device>
     let node: UnsafeMutablePointer<DeviceNode>
     unowned let machine: Machine
-    let lock = Lock()
+    /// Guards the IOTLB, contexts and counters: a spinlock, as device DMA takes it on every access.
+    let lock = SpinLock()
     /// Whether the walk snoops the CPU caches (`dma-coherent` on the IOMMU node).
     let coherentWalk: Bool
     var iotlb: IOTLB
@@ -70,7 +72,7 @@ class BuiltinIOMMU: @unchecked Sendable {
         self.machine = machine
         coherentWalk = DeviceTree.property(node, "dma-coherent") != nil
         let capacity = DeviceTree.cells(node, "swiommu,iotlb-entries")?.first.map(Int.init) ?? Self.iotlbEntries
-        iotlb = IOTLB(capacity: max(capacity, 4), pageSizes: PageSizeBitmap(rawValue: pageSizes))
+        iotlb = IOTLB(capacity: max(capacity, 4), pageSizes: PageSizeBitmap(rawValue: pageSizes), contexts: contexts)
         self.contexts = Array(repeating: nil, count: contexts)
         storage = calloc(1, Self.storageSize)!
         (storage + MemoryLayout<IOMMUDevice>.stride).storeBytes(of: Unmanaged.passUnretained(self).toOpaque(),
@@ -257,7 +259,8 @@ final class MasterConfig {
     }
     var ports: [Port] = []
     /// The domain the master's ports are programmed for, if any.
-    weak var domain: ModelDomain?
+    /// Cleared by detach before the domain can go (a domain still attached is never freed).
+    unowned(unsafe) var domain: ModelDomain?
 
     var first: BuiltinIOMMU? { ports.first?.instance }
 

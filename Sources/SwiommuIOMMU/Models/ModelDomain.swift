@@ -4,6 +4,7 @@
 // table per format and applies every map and unmap to each. Invalidations reach every instance attached.
 import Glibc
 import CKernel
+import CSwiommuGlue
 import SwiommuBase
 import SwiommuMemory
 import SwiommuPageTable
@@ -13,6 +14,8 @@ final class ModelDomain: @unchecked Sendable {
     /// One instance the domain is programmed into.
     struct Attachment {
         let instance: BuiltinIOMMU
+        /// The same instance without reference counting, for the invalidation hot path.
+        let ref: Unmanaged<BuiltinIOMMU>
         let context: Int
         let table: Int
         /// Masters (ports) using it.
@@ -23,10 +26,14 @@ final class ModelDomain: @unchecked Sendable {
     let storage: UnsafeMutableRawPointer
     var domain: UnsafeMutablePointer<IOMMUDomain> { storage.assumingMemoryBound(to: IOMMUDomain.self) }
     /// The tables; [0] is the one iova_to_phys reads. `tableOwners[i]` is the instance table i was made for.
-    private(set) var tables: [ModelTable]
+    private(set) var tables: [ModelTable] { didSet { fast = tables.count == 1 ? tables[0].ioPageTable : nil } }
     private(set) var tableOwners: [BuiltinIOMMU]
+    /// Table 0 as a bare io-pgtable handle while it is the only table (the usual case): map and unmap go
+    /// straight to it, with no reference counting.
+    private var fast: IOPageTable?
     private(set) var attachments: [Attachment] = []
-    let lock = Lock()
+    /// The domain's page-table lock (map, unmap, attach): a spinlock, as map and unmap take it every call.
+    let lock = SpinLock()
     /// Bytes mapped now (to tell an empty domain, which may still change tables, from a populated one).
     private(set) var mappedBytes: UInt64 = 0
 
@@ -38,6 +45,7 @@ final class ModelDomain: @unchecked Sendable {
         guard let t = table ?? instance.makeTable() else { return nil }
         tables = [t]
         tableOwners = [instance]
+        fast = t.ioPageTable
         self.mappedBytes = mappedBytes
         storage = calloc(1, Self.storageSize)!
         let d = storage.assumingMemoryBound(to: IOMMUDomain.self)
@@ -53,12 +61,18 @@ final class ModelDomain: @unchecked Sendable {
 
     @inline(__always)
     static func from(_ d: UnsafeMutablePointer<IOMMUDomain>) -> ModelDomain {
-        let raw = (UnsafeRawPointer(d) + MemoryLayout<IOMMUDomain>.stride).load(as: UnsafeRawPointer.self)
-        return Unmanaged<ModelDomain>.fromOpaque(raw).takeUnretainedValue()
+        unmanaged(d).takeUnretainedValue()
+    }
+
+    /// The domain without a reference count, for the map/unmap hot path.
+    @inline(__always)
+    static func unmanaged(_ d: UnsafeMutablePointer<IOMMUDomain>) -> Unmanaged<ModelDomain> {
+        Unmanaged<ModelDomain>.fromOpaque((UnsafeRawPointer(d) + MemoryLayout<IOMMUDomain>.stride).load(as: UnsafeRawPointer.self))
     }
 
     /// Kernel: the driver's domain free. Tables go; the reference the storage held is dropped.
     func free() {
+        swiommu_glue_route_generation_bump()
         if attachments.contains(where: { $0.users > 0 }) {
             Kernel.warn("swiommu: freeing a domain still attached to \(attachments.filter { $0.users > 0 }.count) IOMMU(s)")
         }
@@ -124,7 +138,8 @@ final class ModelDomain: @unchecked Sendable {
                 break
             }
             port.instance.lock.withLock { port.instance.install(self, table: table, at: context) }
-            attachments.append(Attachment(instance: port.instance, context: context, table: table, users: 1))
+            attachments.append(Attachment(instance: port.instance, ref: .passUnretained(port.instance), context: context,
+                                          table: table, users: 1))
             added.append(attachments.count - 1)
             port.instance.didAttach(dev, context: context, reused: false)
         }
@@ -137,6 +152,7 @@ final class ModelDomain: @unchecked Sendable {
         lock.unlock()
         if let old = master.domain, old !== self { old.detach(master) }
         master.domain = self
+        swiommu_glue_route_generation_bump()
         for port in master.ports {
             port.instance.lock.withLock { port.instance.enabledStreams.formUnion(port.ids) }
         }
@@ -151,6 +167,7 @@ final class ModelDomain: @unchecked Sendable {
             }
         }
         if master.domain === self { master.domain = nil }
+        swiommu_glue_route_generation_bump()
     }
 
     private func release(at i: Int) {
@@ -229,6 +246,13 @@ final class ModelDomain: @unchecked Sendable {
              mapped: UnsafeMutablePointer<Int>) -> Int32 {
         lock.lock()
         defer { lock.unlock() }
+        if let t = fast {
+            let before = mapped.pointee
+            let r = t.mapPages(iova: iova, paddr: paddr, pageSize: pageSize, count: count, prot: prot, gfp: gfp,
+                               mapped: &mapped.pointee)
+            mappedBytes &+= UInt64(mapped.pointee &- before)
+            return r
+        }
         var done = 0
         var ret = tables[0].map(iova: iova, paddr: paddr, pageSize: pageSize, count: count, prot: prot, gfp: gfp, mapped: &done)
         if tables.count > 1 && done > 0 {
@@ -253,8 +277,9 @@ final class ModelDomain: @unchecked Sendable {
     @inline(__always)
     func unmap(iova: UInt64, pageSize: UInt64, count: Int, gather: UnsafeMutablePointer<iommu_iotlb_gather>?) -> Int {
         lock.lock()
-        let n = tables[0].unmap(iova: iova, pageSize: pageSize, count: count)
-        if tables.count > 1 && n > 0 {
+        let n = fast.map { $0.unmap(iova: IOVirtualAddress(iova), pageSize: pageSize, count: count) }
+            ?? tables[0].unmap(iova: iova, pageSize: pageSize, count: count)
+        if fast == nil && tables.count > 1 && n > 0 {
             for t in tables.dropFirst() { _ = t.unmap(iova: iova, pageSize: n, count: 1) }
         }
         mappedBytes &-= min(n, mappedBytes)
@@ -286,16 +311,25 @@ final class ModelDomain: @unchecked Sendable {
 
     func invalidate(iova: UInt64, size: UInt64) {
         lock.lock()
-        let targets = attachments
-        lock.unlock()
-        for a in targets { a.instance.lock.withLock { a.instance.invalidate(context: a.context, iova: iova, size: size) } }
+        defer { lock.unlock() }
+        var i = 0
+        while i < attachments.count {
+            attachments.withUnsafeBufferPointer { a in
+                let context = a[i].context
+                a[i].ref._withUnsafeGuaranteedRef { inst in
+                    inst.lock.lock()
+                    inst.invalidate(context: context, iova: iova, size: size)
+                    inst.lock.unlock()
+                }
+            }
+            i &+= 1
+        }
     }
 
     /// Kernel: flush_iotlb_all.
     func flushAll() {
-        lock.lock()
-        let targets = attachments
-        lock.unlock()
-        for a in targets { a.instance.lock.withLock { a.instance.invalidate(context: a.context) } }
+        lock.withLock {
+            for a in attachments { a.instance.lock.withLock { a.instance.invalidate(context: a.context) } }
+        }
     }
 }

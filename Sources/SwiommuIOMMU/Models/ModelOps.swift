@@ -151,15 +151,19 @@ public enum BuiltinModels {
         o.pointee.map_pages = { d, iova, paddr, pgsize, pgcount, prot, gfp, mapped in
             var local = 0
             let out = mapped ?? withUnsafeMutablePointer(to: &local) { $0 }
-            return ModelDomain.from(d!).map(iova: UInt64(iova), paddr: paddr, pageSize: UInt64(pgsize), count: pgcount,
-                                            prot: prot, gfp: gfp, mapped: out)
+            return ModelDomain.unmanaged(d!)._withUnsafeGuaranteedRef {
+                $0.map(iova: UInt64(iova), paddr: paddr, pageSize: UInt64(pgsize), count: pgcount, prot: prot, gfp: gfp,
+                       mapped: out)
+            }
         }
         o.pointee.unmap_pages = { d, iova, pgsize, pgcount, gather in
-            ModelDomain.from(d!).unmap(iova: UInt64(iova), pageSize: UInt64(pgsize), count: pgcount, gather: gather)
+            ModelDomain.unmanaged(d!)._withUnsafeGuaranteedRef {
+                $0.unmap(iova: UInt64(iova), pageSize: UInt64(pgsize), count: pgcount, gather: gather)
+            }
         }
-        o.pointee.flush_iotlb_all = { d in ModelDomain.from(d!).flushAll() }
-        o.pointee.iotlb_sync = { d, gather in ModelDomain.from(d!).sync(gather) }
-        o.pointee.iova_to_phys = { d, iova in ModelDomain.from(d!).iovaToPhys(iova) }
+        o.pointee.flush_iotlb_all = { d in ModelDomain.unmanaged(d!)._withUnsafeGuaranteedRef { $0.flushAll() } }
+        o.pointee.iotlb_sync = { d, gather in ModelDomain.unmanaged(d!)._withUnsafeGuaranteedRef { $0.sync(gather) } }
+        o.pointee.iova_to_phys = { d, iova in ModelDomain.unmanaged(d!)._withUnsafeGuaranteedRef { $0.iovaToPhys(iova) } }
         o.pointee.free = { d in ModelDomain.from(d!).free() }
         return o
     }()

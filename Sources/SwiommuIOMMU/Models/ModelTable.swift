@@ -32,6 +32,12 @@ protocol ModelTable: AnyObject {
     func dump() -> String
     /// Free every table page.
     func destroy()
+    /// The io-pgtable behind it, if it is one: map and unmap can go straight to it.
+    var ioPageTable: IOPageTable? { get }
+}
+
+extension ModelTable {
+    var ioPageTable: IOPageTable? { nil }
 }
 
 /// An io-pgtable (ARM LPAE stage 1, Apple DART) with the walker latched from its registers.
@@ -94,6 +100,8 @@ final class IOPageTableModelTable: ModelTable {
     }
 
     func dump() -> String { table.dump() }
+
+    var ioPageTable: IOPageTable? { table }
 
     func destroy() {
         table.free()
