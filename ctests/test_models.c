@@ -149,6 +149,38 @@ static void smmu_v3_translates_through_its_iotlb(void **state)
 	__free_page(pg);
 }
 
+static void channels_behind_a_second_instance_have_their_own_domain(void **state)
+{
+	(void)state;
+	struct device *dmac = dev_at(DMAC);
+	struct page *pg = alloc_page(GFP_KERNEL);
+	struct iommu_domain *d0 = swiommu_iommu_channel_domain(dmac, 0), *d4 = swiommu_iommu_channel_domain(dmac, 4);
+	char back[4];
+
+	/* Channels 0-3 are the master's own group and domain; 4-5 sit behind the second SMMU, a route of their
+	 * own (swiommu's channel extension; upstream arm-smmu-v3 takes one instance per master); 6-7 bypass. */
+	assert_ptr_equal(d0, iommu_get_domain_for_dev(dmac));
+	assert_ptr_equal(swiommu_iommu_channel_domain(dmac, 3), d0);
+	assert_non_null(d4);
+	assert_ptr_not_equal(d4, d0);
+	assert_ptr_equal(swiommu_iommu_channel_domain(dmac, 5), d4);
+	assert_null(swiommu_iommu_channel_domain(dmac, 6));
+	assert_null(swiommu_iommu_channel_domain(dmac, 8));
+	assert_true(swiommu_log_contains("fe100000.dma-controller@fd100000.iommu: Adding to iommu group"));
+	/* A mapping in the route's domain serves channels 4 and 5 only. */
+	assert_int_equal(iommu_map(d4, 0x500000, page_to_phys(pg), SZ_4K, RW, GFP_KERNEL), 0);
+	assert_int_equal(swiommu_dma_write(dmac, 5, 0x500000, "ch5", 4), 0);
+	assert_string_equal((char *)page_address(pg), "ch5");
+	assert_int_equal(swiommu_dma_read(dmac, 0, 0x500000, back, 4), -EFAULT);
+	assert_true(swiommu_log_contains("event: F_TRANSLATION client: fe100000.dma-controller sid: 0x100"));
+	assert_int_equal(iotlb(dmac, 4).misses, 1);
+	assert_int_equal(iommu_unmap(d4, 0x500000, SZ_4K), SZ_4K);
+	assert_int_equal(swiommu_dma_read(dmac, 4, 0x500000, back, 4), -EFAULT);
+	assert_true(swiommu_log_contains("arm-smmu-v3 fd100000.iommu: event: F_TRANSLATION client: "
+					 "fe100000.dma-controller sid: 0x200"));
+	__free_page(pg);
+}
+
 static void a_late_invalidation_leaves_a_stale_entry(void **state)
 {
 	(void)state;
@@ -404,6 +436,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(the_models_bind_the_default_board_iommus, boot, shut_down),
 		cmocka_unit_test_setup_teardown(smmu_v3_translates_through_its_iotlb, boot, shut_down),
+		cmocka_unit_test_setup_teardown(channels_behind_a_second_instance_have_their_own_domain, boot, shut_down),
 		cmocka_unit_test_setup_teardown(a_late_invalidation_leaves_a_stale_entry, boot, shut_down),
 		cmocka_unit_test_setup_teardown(faults_reach_the_domain_handler, boot, shut_down),
 		cmocka_unit_test_setup_teardown(mmu500_context_banks_run_out, boot, shut_down),

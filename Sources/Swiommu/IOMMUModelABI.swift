@@ -24,6 +24,13 @@ public func abiIOMMUIOTLBStats(_ dev: UnsafeMutablePointer<device>?, _ channel: 
     return 0
 }
 
+@c(swiommu_iommu_channel_domain)
+public func abiIOMMUChannelDomain(_ dev: UnsafeMutablePointer<device>?, _ channel: CUnsignedInt) -> UnsafeMutablePointer<iommu_domain>? {
+    guard let core = IOMMUCore.current, let dev, !isNullOrError(dev) else { return nil }
+    if case .translated(let d, _) = core.route(of: dev, channel: Int(channel)) { return d }
+    return nil
+}
+
 @c(swiommu_iotlb_invalidations)
 public func abiIOTLBInvalidations(_ dev: UnsafeMutablePointer<device>?) -> CUnsignedLong {
     guard Machine.current != nil, let dev, !isNullOrError(dev) else { return 0 }

@@ -144,7 +144,8 @@ public enum DeviceDMA {
                     p.kind = .identity
                 } else if d.pointee.type == IOMMU_DOMAIN_BLOCKED_VALUE {
                     p.kind = .fault
-                } else if BuiltinModels.isModelDomain(d), let master = MasterConfig.of(dev),
+                } else if BuiltinModels.isModelDomain(d), let owner = core.routeDevice(of: dev, channel: channel),
+                          let master = MasterConfig.of(owner),
                           let node = state.channels[channel].iommu,
                           let mp = master.ports.first(where: { $0.instance.node == node }) {
                     let domain = ModelDomain.from(d)

@@ -106,13 +106,20 @@ public final class IOMMUCore: @unchecked Sendable {
     /// dma_configure for a device no driver is bound to, so every master behind the new instance gets its
     /// group and default domain now, not when a driver binds.
     private func busProbe(_ iommu: UnsafeMutablePointer<IOMMUDevice>) {
-        for pdev in machine.drivers.devices where pdev.pointee.dev.driver == nil && pdev.pointee.dev.iommu == nil {
+        for pdev in machine.drivers.devices {
             let dev = pdev.device
-            let behind = DeviceState.of(dev).channels.contains {
+            let state = DeviceState.of(dev)
+            let behind = state.channels.contains {
                 guard let node = $0.iommu else { return false }
                 return swiommu_glue_of_fwnode(node) == iommu.pointee.fwnode
             }
-            if behind { _ = machine.configureDMA(dev) }
+            guard behind else { continue }
+            if dev.pointee.iommu == nil {
+                if dev.pointee.driver == nil { _ = machine.configureDMA(dev) }
+            } else if state.iommuLink == .attached {
+                // Probed into another instance already: this one's channels become a route of their own.
+                probeRoutes(dev, state: state)
+            }
         }
     }
 
@@ -122,8 +129,17 @@ public final class IOMMUCore: @unchecked Sendable {
                 Kernel.warn("iommu_device_unregister: instance is not registered")
                 return
             }
-            for pdev in machine.drivers.devices where pdev.pointee.dev.iommu?.pointee.iommu_dev == iommu {
-                release(pdev.device)
+            for pdev in machine.drivers.devices {
+                let state = DeviceState.of(pdev.device)
+                if pdev.pointee.dev.iommu?.pointee.iommu_dev == iommu {
+                    release(pdev.device)
+                } else if let i = state.routeDevices.firstIndex(where: { $0.pointee.iommu?.pointee.iommu_dev == iommu }) {
+                    let r = state.routeDevices.remove(at: i)
+                    release(r)
+                    DeviceState.drop(r)
+                    r.deinitialize(count: 1)
+                    r.deallocate()
+                }
             }
             instances.remove(at: i)
             iommu.pointee.ready = false

@@ -119,6 +119,7 @@ extension IOMMUCore {
                 return ret
             }
             ops.pointee.probe_finalize?(dev)
+            if state.routeOwner == nil { probeRoutes(dev, state: state) }
             return 0
         }
     }
@@ -135,6 +136,7 @@ extension IOMMUCore {
         swiommu_glue_route_generation_bump()
         defer { swiommu_glue_route_generation_bump() }
         lock.withLock {
+            releaseRoutes(dev)
             guard let di = dev.pointee.iommu else { return }
             if di.pointee.iommu_dev != nil, let ops = di.pointee.iommu_dev.pointee.ops {
                 ops.pointee.release_device?(dev)

@@ -45,6 +45,11 @@ public final class DeviceState {
     public var dmaFaults: UInt64 = 0
     /// The IOMMU core's per-channel cache of where device DMA goes (its type is the core's).
     public var iommuPortCache: AnyObject?
+    /// Channels behind further IOMMU instances (swiommu's channel extension): one hidden device per
+    /// instance, probed into it as the master is into the first, so each route has its group and domain.
+    public var routeDevices: [UnsafeMutablePointer<Device>] = []
+    /// For a route device: the master it stands for.
+    public var routeOwner: UnsafeMutablePointer<Device>?
 
     init() {}
 
@@ -66,7 +71,7 @@ public final class DeviceState {
     }
 
     /// Detach and release the state of a device that goes away.
-    static func drop(_ dev: UnsafeMutablePointer<Device>) {
+    public static func drop(_ dev: UnsafeMutablePointer<Device>) {
         guard let raw = dev.pointee.swiommu else { return }
         let s = Unmanaged<DeviceState>.fromOpaque(UnsafeRawPointer(raw))
         for p in s.takeUnretainedValue().owned { free(p) }
@@ -77,6 +82,9 @@ public final class DeviceState {
         s.release()
         dev.pointee.swiommu = nil
     }
+
+    /// A C string that lives as long as the device (for names the layers above give devices they make).
+    public func keepName(_ s: String) -> UnsafeMutablePointer<CChar> { keep(s) }
 
     /// A C string that lives as long as the device.
     func keep(_ s: String) -> UnsafeMutablePointer<CChar> {

@@ -102,4 +102,15 @@ unsigned long swiommu_iotlb_invalidations(struct device *dev);
  */
 int swiommu_iommu_translate(struct device *dev, unsigned int channel, dma_addr_t iova, bool write, phys_addr_t *phys);
 
+/**
+ * swiommu_iommu_channel_domain() - the domain that translates a DMA channel of a device now (swiommu's
+ * channel extension: channels behind a further IOMMU instance have a group and domain of their own).
+ * @dev: the master.
+ * @channel: its DMA channel.
+ *
+ * Return: the domain (for channel 0 the one iommu_get_domain_for_dev() returns), or NULL for a channel
+ * that bypasses translation, a device without an IOMMU, a bad channel, or a machine that is down.
+ */
+struct iommu_domain *swiommu_iommu_channel_domain(struct device *dev, unsigned int channel);
+
 #endif /* _SWIOMMU_IOMMU_H */
