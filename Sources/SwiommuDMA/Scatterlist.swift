@@ -340,8 +340,9 @@ public enum SG {
                             length: Int, skip: Int, toBuffer: Bool, memory: SimulatedMemory) -> Int {
         var done = 0
         var skip = max(skip, 0)
+        var stopped = false
         forEach(sgl, Int32(truncatingIfNeeded: nents)) { s in
-            guard done < length else { return }
+            guard !stopped, done < length else { return }
             let len = Int(s.pointee.length)
             if skip >= len {
                 skip -= len
@@ -349,8 +350,7 @@ public enum SG {
             }
             guard let p = page(s), let base = memory.physical.virtualAddress(of: p) else {
                 Kernel.warn("sg_copy_buffer: an entry whose page is not simulated RAM")
-                skip = 0
-                done = length
+                stopped = true
                 return
             }
             let data = base + Int(s.pointee.offset) + skip
@@ -363,7 +363,7 @@ public enum SG {
             done += n
             skip = 0
         }
-        return min(done, length)
+        return done
     }
 
     // MARK: Page iterators. Kernel: __sg_page_iter_start, __sg_page_iter_next, __sg_page_iter_dma_next.

@@ -96,7 +96,7 @@ final class SwiotlbPool {
     static func printInfo(_ mem: UnsafeMutablePointer<io_tlb_mem>) {
         let p = mem.pointee.defpool
         Kernel.log(.info, "software IO TLB: mapped [mem \(hex18(p.start))-\(hex18(p.end - 1))] "
-                   + "(\(Int(p.nslabs) * ioTLBSize >> 20)MB)")
+                   + "(\((Int(p.nslabs) * ioTLBSize) >> 20)MB)")
     }
 
     /// The kernel's %pa: 0x and 16 hex digits.
