@@ -53,13 +53,11 @@ extension DMAMapping {
               checkMask(dev, "dma_map_page_attrs_multi"),
               let channels = channels(dev, mask: mask, "dma_map_page_attrs_multi") else { return .mappingError }
         let memory = layer.memory
-        guard let base = memory.physical.physicalAddress(of: page), size > 0,
-              memory.physical.isRAM(base + UInt64(offset), size: UInt64(size)) else {
+        guard let phys = layer.physicalAddress(of: page, offset: offset, size: size) else {
             badBuffer(dev, page, offset, size, "dma_map_page_attrs_multi")
             for ch in channels { addresses[ch] = DMAAddress.mappingError.rawValue }
             return .mappingError
         }
-        let phys = base + UInt64(offset)
         layer.attachSwiotlb(dev)
         var done: [(DMARoute, DMAAddress)] = []
         for (route, members) in routeGroups(dev, channels) {

@@ -34,14 +34,14 @@ struct DMADeviceState {
 }
 
 public final class DMALayer: @unchecked Sendable {
-    nonisolated(unsafe) private static var up: Unmanaged<DMALayer>?
+    @usableFromInline nonisolated(unsafe) static var up: Unmanaged<DMALayer>?
     nonisolated(unsafe) private static var installed = false
 
     /// The layer of the machine that is up.
     public static var current: DMALayer? { up?.takeUnretainedValue() }
 
     /// Run `body` with the current layer without reference counting; nil when the machine is down.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func withCurrent<R>(_ body: (DMALayer) -> R) -> R? {
         guard let u = up else { return nil }
         return u._withUnsafeGuaranteedRef(body)
@@ -49,6 +49,9 @@ public final class DMALayer: @unchecked Sendable {
 
     public unowned let machine: Machine
     public let memory: SimulatedMemory
+    /// RAM's banks and the page shift, copied for the hot paths (no class access per operation).
+    let banks: UnsafeMutableBufferPointer<RAMBank>
+    let pageShift: Int
     /// The kernel's io_tlb_default_mem: every device's `dma_io_tlb_mem`.
     public let swiotlbMemory: UnsafeMutablePointer<io_tlb_mem>
     let lock = Lock()
@@ -60,6 +63,8 @@ public final class DMALayer: @unchecked Sendable {
     private init(machine: Machine) {
         self.machine = machine
         memory = machine.memory
+        banks = machine.memory.physical.banks
+        pageShift = machine.memory.geometry.shift
         swiotlbMemory = SwiotlbPool.createDefault(memory: machine.memory, options: machine.board.options)
     }
 
@@ -103,6 +108,20 @@ public final class DMALayer: @unchecked Sendable {
     @inline(__always)
     static func state(_ dev: UnsafeMutablePointer<Device>) -> UnsafeMutablePointer<DMADeviceState>? {
         dev.pointee.swiommu_dma.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: DMADeviceState.self) }
+    }
+
+    /// page_to_phys(page) + offset when [that, + size) is RAM of one bank; nil otherwise.
+    @inline(__always)
+    func physicalAddress(of page: UnsafeMutablePointer<PageFrame>, offset: Int, size: Int) -> PhysicalAddress? {
+        for i in 0..<banks.count {
+            let b = banks[i]
+            let index = page - b.pages
+            guard index >= 0 && index < b.pageCount else { continue }
+            let start = index << pageShift &+ offset
+            guard offset >= 0, size > 0, start &+ size <= b.pageCount << pageShift, start &+ size > start else { return nil }
+            return b.start + UInt64(start)
+        }
+        return nil
     }
 
     /// Kernel: swiotlb_dev_init: every device bounces through the default pool.

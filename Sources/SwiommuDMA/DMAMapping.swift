@@ -94,18 +94,15 @@ public enum DMAMapping {
                                attributes: DMAAttributes) -> DMAAddress {
         guard let direction = checkDirection(dev, dir, "dma_map_page_attrs"),
               checkMask(dev, "dma_map_page_attrs") else { return .mappingError }
-        let memory = layer.memory
-        guard let base = memory.physical.physicalAddress(of: page), size > 0,
-              memory.physical.isRAM(base + UInt64(offset), size: UInt64(size)) else {
+        guard let phys = layer.physicalAddress(of: page, offset: offset, size: size) else {
             badBuffer(dev, page, offset, size, "dma_map_page_attrs")
             return .mappingError
         }
-        let phys = base + UInt64(offset)
         layer.attachSwiotlb(dev)
         let addr: DMAAddress
         switch path(dev) {
         case .direct:
-            addr = DMADirect.mapPage(dev, memory, phys: phys, size: size, direction: direction, attributes: attributes)
+            addr = DMADirect.mapPage(dev, layer.memory, phys: phys, size: size, direction: direction, attributes: attributes)
         case .iommu(let d):
             addr = IOMMUDMA.mapPage(dev, domain: d, phys: phys, size: size, direction: direction, attributes: attributes)
         case .ops(let ops):

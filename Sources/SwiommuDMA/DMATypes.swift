@@ -10,7 +10,7 @@ public struct DMAAddress: RawRepresentable, Hashable, Comparable, Sendable, Cust
     @inlinable public init(_ value: UInt64) { self.rawValue = value }
 
     /// What a failed mapping returns. Kernel: `DMA_MAPPING_ERROR`.
-    public static let mappingError = DMAAddress(~0)
+    @inlinable public static var mappingError: DMAAddress { DMAAddress(~0) }
 
     @inlinable public var isMappingError: Bool { rawValue == ~0 }
     @inlinable public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }

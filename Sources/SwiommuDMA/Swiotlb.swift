@@ -397,10 +397,11 @@ func hexMask(_ v: UInt64) -> String { String(v, radix: 16) }
 func devName(_ dev: UnsafeMutablePointer<Device>) -> String { String(cString: dev_name(dev)) }
 
 /// dev_WARN_ONCE: a WARN record with the "driver device: " prefix, once per boot for each message text.
-func warnOnce(_ dev: UnsafeMutablePointer<Device>, _ message: String, file: StaticString = #fileID, line: Int = #line) {
-    let key = "\(file):\(line)"
-    if WarnOnce.fire(key) {
-        Kernel.warn("\(String(cString: dev_driver_string(dev))) \(devName(dev)): \(message)", file: file, line: line)
+func warnOnce(_ dev: UnsafeMutablePointer<Device>, _ message: String, file: StaticString = #fileID, line: Int = #line,
+              function: StaticString = #function) {
+    if WarnOnce.fire("\(file):\(line)") {
+        Kernel.warn("\(String(cString: dev_driver_string(dev))) \(devName(dev)): \(message)", file: file, line: line,
+                    function: function)
     }
 }
 
