@@ -16,36 +16,9 @@
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <swiommu/swiommu.h>
-#include "swiommu_test.h"
+#include "dma_test.h"
 
-#define DMA32_PATH	"/soc/dma32@fe700000"
-#define NONCOH_PATH	"/soc/noncoherent@fe710000"
-#define CODEC_PATH	"/soc/codec-bus/codec@fe400000"
-#define ENGINE_PATH	"/soc/dma-controller@fe100000"
 #define FOUR_G		0x100000000ULL
-
-static int probe(struct platform_device *pdev) { (void)pdev; return 0; }
-static const struct of_device_id ids[] = {
-	{ .compatible = "swiommu,dma32-device" }, { .compatible = "swiommu,noncoherent-device" },
-	{ .compatible = "swiommu,video-codec" }, { .compatible = "swiommu,dma-engine" }, { }
-};
-static struct platform_driver drv = { .probe = probe, .driver = { .name = "dma-test", .of_match_table = ids } };
-
-/* Per test: a fresh board with the test driver bound to the direct-path masters. */
-static int setup(void **state)
-{
-	int ret = boot(state);
-
-	if (ret)
-		return ret;
-	return platform_driver_register(&drv);
-}
-
-static int teardown(void **state)
-{
-	platform_driver_unregister(&drv);
-	return shut_down(state);
-}
 
 static bool in_swiotlb(dma_addr_t addr, size_t size)
 {
@@ -432,9 +405,9 @@ static void managed_coherent_memory_goes_at_unbind(void **state)
 	dmam_free_coherent(dev, PAGE_SIZE, a, h1);
 	assert_int_equal(swiommu_warn_count(), 0);
 	/* b is released when the driver unbinds. */
-	platform_driver_unregister(&drv);
+	platform_driver_unregister(&dma_test_driver);
 	assert_int_equal(swiommu_mem_check_leaks(false), 0);
-	assert_int_equal(platform_driver_register(&drv), 0);
+	assert_int_equal(platform_driver_register(&dma_test_driver), 0);
 }
 
 static void coherent_memory_maps_into_a_user_mapping(void **state)
@@ -537,24 +510,24 @@ static void every_channel_of_the_engine_gets_an_address(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(a_buffer_above_4g_bounces_for_a_32bit_master, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_buffer_the_master_reaches_is_not_bounced, setup, teardown),
-		cmocka_unit_test_setup_teardown(dma_ranges_give_bus_addresses_and_bounce_outside_the_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_noncoherent_master_sees_what_map_and_sync_clean, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_noncoherent_master_writes_reach_the_cpu_after_sync_for_cpu, setup, teardown),
-		cmocka_unit_test_setup_teardown(skip_cpu_sync_skips_the_maintenance, setup, teardown),
-		cmocka_unit_test_setup_teardown(small_kmalloc_buffers_bounce_for_a_noncoherent_master, setup, teardown),
-		cmocka_unit_test_setup_teardown(coherent_memory_of_a_noncoherent_master_needs_no_maintenance, setup, teardown),
-		cmocka_unit_test_setup_teardown(coherent_memory_of_a_coherent_master_is_the_linear_map, setup, teardown),
-		cmocka_unit_test_setup_teardown(noncoherent_allocations_stay_cached, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_scatterlist_maps_entry_by_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(masks_and_limits_follow_the_kernel, setup, teardown),
-		cmocka_unit_test_setup_teardown(coerce_points_the_mask_at_the_coherent_mask, setup, teardown),
-		cmocka_unit_test_setup_teardown(managed_coherent_memory_goes_at_unbind, setup, teardown),
-		cmocka_unit_test_setup_teardown(coherent_memory_maps_into_a_user_mapping, setup, teardown),
-		cmocka_unit_test_setup_teardown(map_resource_passes_mmio_through, setup, teardown),
-		cmocka_unit_test_setup_teardown(ops_installed_with_set_dma_ops_take_the_calls, setup, teardown),
-		cmocka_unit_test_setup_teardown(every_channel_of_the_engine_gets_an_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_buffer_above_4g_bounces_for_a_32bit_master, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(a_buffer_the_master_reaches_is_not_bounced, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(dma_ranges_give_bus_addresses_and_bounce_outside_the_window, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(a_noncoherent_master_sees_what_map_and_sync_clean, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(a_noncoherent_master_writes_reach_the_cpu_after_sync_for_cpu, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(skip_cpu_sync_skips_the_maintenance, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(small_kmalloc_buffers_bounce_for_a_noncoherent_master, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(coherent_memory_of_a_noncoherent_master_needs_no_maintenance, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(coherent_memory_of_a_coherent_master_is_the_linear_map, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(noncoherent_allocations_stay_cached, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(a_scatterlist_maps_entry_by_entry, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(masks_and_limits_follow_the_kernel, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(coerce_points_the_mask_at_the_coherent_mask, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(managed_coherent_memory_goes_at_unbind, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(coherent_memory_maps_into_a_user_mapping, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(map_resource_passes_mmio_through, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(ops_installed_with_set_dma_ops_take_the_calls, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(every_channel_of_the_engine_gets_an_address, boot_and_bind, unbind_and_shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,33 +17,7 @@
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <swiommu/swiommu.h>
-#include "swiommu_test.h"
-
-#define DMA32_PATH	"/soc/dma32@fe700000"
-#define NONCOH_PATH	"/soc/noncoherent@fe710000"
-#define ENGINE_PATH	"/soc/dma-controller@fe100000"
-
-static int probe(struct platform_device *pdev) { (void)pdev; return 0; }
-static const struct of_device_id ids[] = {
-	{ .compatible = "swiommu,dma32-device" }, { .compatible = "swiommu,noncoherent-device" },
-	{ .compatible = "swiommu,dma-engine" }, { }
-};
-static struct platform_driver drv = { .probe = probe, .driver = { .name = "dma-fail-test", .of_match_table = ids } };
-
-static int setup(void **state)
-{
-	int ret = boot(state);
-
-	if (ret)
-		return ret;
-	return platform_driver_register(&drv);
-}
-
-static int teardown(void **state)
-{
-	platform_driver_unregister(&drv);
-	return shut_down(state);
-}
+#include "dma_test.h"
 
 static void assert_warned(const char *text)
 {
@@ -59,7 +33,7 @@ static void vmalloc_memory_is_rejected_by_dma_map_single(void **state)
 
 	assert_int_equal(dma_map_single(dev, v, PAGE_SIZE, DMA_TO_DEVICE), DMA_MAPPING_ERROR);
 	assert_warned("rejecting DMA map of vmalloc memory");
-	assert_non_null(strstr(swiommu_warn_last(), "dma-fail-test fe700000.dma32: "));
+	assert_non_null(strstr(swiommu_warn_last(), "dma-test fe700000.dma32: "));
 	/* Its pages may still be mapped one by one, as the kernel allows. */
 	dma_addr_t addr = dma_map_page(dev, vmalloc_to_page(v), 0, PAGE_SIZE, DMA_TO_DEVICE);
 	assert_int_equal(dma_mapping_error(dev, addr), 0);
@@ -328,21 +302,21 @@ static void bad_channel_masks_fail(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(vmalloc_memory_is_rejected_by_dma_map_single, setup, teardown),
-		cmocka_unit_test_setup_teardown(size_zero_and_dma_none_fail, setup, teardown),
-		cmocka_unit_test_setup_teardown(memory_that_is_not_simulated_ram_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_null_device_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_full_swiotlb_fails_the_mapping, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_failing_scatterlist_unmaps_what_it_mapped, setup, teardown),
-		cmocka_unit_test_setup_teardown(an_unreachable_address_without_swiotlb_overflows, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_allocation_requests_fail, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_coherent_mask_of_zero_warns, setup, teardown),
-		cmocka_unit_test_setup_teardown(freeing_coherent_memory_with_the_wrong_size_is_caught, setup, teardown),
-		cmocka_unit_test_setup_teardown(unmapping_or_syncing_a_foreign_address_warns_without_crashing, setup, teardown),
-		cmocka_unit_test_setup_teardown(managed_frees_of_unmanaged_memory_warn, setup, teardown),
-		cmocka_unit_test_setup_teardown(user_mappings_that_do_not_fit_fail, setup, teardown),
-		cmocka_unit_test_setup_teardown(map_resource_refuses_ram_and_unreachable_mmio, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_channel_masks_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(vmalloc_memory_is_rejected_by_dma_map_single, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(size_zero_and_dma_none_fail, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(memory_that_is_not_simulated_ram_fails, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(a_null_device_fails, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(a_full_swiotlb_fails_the_mapping, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(a_failing_scatterlist_unmaps_what_it_mapped, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(an_unreachable_address_without_swiotlb_overflows, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(bad_allocation_requests_fail, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(a_coherent_mask_of_zero_warns, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(freeing_coherent_memory_with_the_wrong_size_is_caught, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(unmapping_or_syncing_a_foreign_address_warns_without_crashing, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(managed_frees_of_unmanaged_memory_warn, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(user_mappings_that_do_not_fit_fail, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(map_resource_refuses_ram_and_unreachable_mmio, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(bad_channel_masks_fail, boot_and_bind, unbind_and_shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,56 +7,14 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-direct.h>
 #include <linux/swiotlb.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <swiommu/swiommu.h>
-#include "swiommu_test.h"
-
-#define DMA32_PATH	"/soc/dma32@fe700000"
-
-static int probe(struct platform_device *pdev) { (void)pdev; return 0; }
-static const struct of_device_id ids[] = { { .compatible = "swiommu,dma32-device" }, { } };
-static struct platform_driver drv = { .probe = probe, .driver = { .name = "swiotlb-test", .of_match_table = ids } };
-
-static int setup(void **state)
-{
-	int ret = boot(state);
-
-	if (ret)
-		return ret;
-	return platform_driver_register(&drv);
-}
-
-static int teardown(void **state)
-{
-	platform_driver_unregister(&drv);
-	return shut_down(state);
-}
-
-/* Reboot on the default board with other bootargs (a .dts that includes it). */
-static void reboot_with_bootargs(const char *bootargs)
-{
-	char path[] = "/tmp/swiommu-swiotlb-XXXXXX.dts";
-	int fd = mkstemps(path, 4);
-
-	assert_true(fd >= 0);
-	dprintf(fd, "/include/ \"%s/examples/boards/default.dts\"\n"
-		"/ { chosen { bootargs = \"%s\"; /delete-property/ swiommu,swiotlb-size; }; };\n",
-		SWIOMMU_SOURCE_DIR, bootargs);
-	close(fd);
-	platform_driver_unregister(&drv);
-	swiommu_exit();
-	swiommu_log_reset();
-	assert_int_equal(swiommu_init(path), 0);
-	unlink(path);
-	assert_int_equal(platform_driver_register(&drv), 0);
-}
+#include "dma_test.h"
 
 static void the_default_pool_is_64_mib_below_4g(void **state)
 {
@@ -182,7 +140,7 @@ static void bouncing_can_be_forced(void **state)
 static void the_board_sizes_and_forces_the_pool(void **state)
 {
 	(void)state;
-	reboot_with_bootargs("swiotlb=2048,force");
+	assert_int_equal(reboot_with_bootargs("swiotlb=2048,force", true), 0);
 	struct device *dev = swiommu_find_device(DMA32_PATH);
 
 	assert_int_equal(swiotlb_size_or_default(), 2048 * IO_TLB_SIZE);
@@ -219,13 +177,13 @@ static void swiotlb_tbl_map_single_serves_an_iommu_granule(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(the_default_pool_is_64_mib_below_4g, setup, teardown),
-		cmocka_unit_test_setup_teardown(min_align_mask_keeps_the_low_address_bits, setup, teardown),
-		cmocka_unit_test_setup_teardown(slots_are_counted_in_2k_and_searches_stay_in_a_segment, setup, teardown),
-		cmocka_unit_test_setup_teardown(copies_follow_the_direction, setup, teardown),
-		cmocka_unit_test_setup_teardown(bouncing_can_be_forced, setup, teardown),
-		cmocka_unit_test_setup_teardown(the_board_sizes_and_forces_the_pool, setup, teardown),
-		cmocka_unit_test_setup_teardown(swiotlb_tbl_map_single_serves_an_iommu_granule, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_default_pool_is_64_mib_below_4g, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(min_align_mask_keeps_the_low_address_bits, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(slots_are_counted_in_2k_and_searches_stay_in_a_segment, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(copies_follow_the_direction, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(bouncing_can_be_forced, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(the_board_sizes_and_forces_the_pool, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(swiotlb_tbl_map_single_serves_an_iommu_granule, boot_and_bind, unbind_and_shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

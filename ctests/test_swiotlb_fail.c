@@ -6,50 +6,18 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <linux/dma-mapping.h>
 #include <linux/swiotlb.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <swiommu/swiommu.h>
-#include "swiommu_test.h"
-
-#define DMA32_PATH	"/soc/dma32@fe700000"
-
-static int probe(struct platform_device *pdev) { (void)pdev; return 0; }
-static const struct of_device_id ids[] = { { .compatible = "swiommu,dma32-device" }, { } };
-static struct platform_driver drv = { .probe = probe, .driver = { .name = "swiotlb-test", .of_match_table = ids } };
-
-/* Boot the default board with other bootargs (a .dts that includes it) and bind the test driver. */
-static void boot_with_bootargs(const char *bootargs)
-{
-	char path[] = "/tmp/swiommu-swiotlb-XXXXXX.dts";
-	int fd = mkstemps(path, 4);
-
-	assert_true(fd >= 0);
-	dprintf(fd, "/include/ \"%s/examples/boards/default.dts\"\n"
-		"/ { chosen { bootargs = \"%s\"; /delete-property/ swiommu,swiotlb-size; }; };\n",
-		SWIOMMU_SOURCE_DIR, bootargs);
-	close(fd);
-	swiommu_warn_reset();
-	swiommu_log_reset();
-	assert_int_equal(swiommu_init(path), 0);
-	unlink(path);
-	assert_int_equal(platform_driver_register(&drv), 0);
-}
-
-static int shut_down_test(void **state)
-{
-	platform_driver_unregister(&drv);
-	return shut_down(state);
-}
+#include "dma_test.h"
 
 static void a_small_pool_runs_out(void **state)
 {
 	(void)state;
-	boot_with_bootargs("swiotlb=256");	/* 256 slots: two segments of 256 KiB */
+	assert_int_equal(reboot_with_bootargs("swiotlb=256", false), 0);	/* 256 slots: two segments of 256 KiB */
 	struct device *dev = swiommu_find_device(DMA32_PATH);
 	char *buf = kmalloc(256 * 1024, GFP_KERNEL);
 
@@ -72,7 +40,7 @@ static void a_small_pool_runs_out(void **state)
 static void without_a_pool_an_unreachable_buffer_cannot_be_mapped(void **state)
 {
 	(void)state;
-	boot_with_bootargs("swiotlb=noforce");
+	assert_int_equal(reboot_with_bootargs("swiotlb=noforce", false), 0);
 	struct device *dev = swiommu_find_device(DMA32_PATH);
 	char *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
 
@@ -93,7 +61,7 @@ static void without_a_pool_an_unreachable_buffer_cannot_be_mapped(void **state)
 static void a_sync_past_the_mapping_is_clamped_with_a_warn(void **state)
 {
 	(void)state;
-	boot_with_bootargs("");
+	assert_int_equal(reboot_with_bootargs("", false), 0);
 	struct device *dev = swiommu_find_device(DMA32_PATH);
 	char *buf = kmalloc(2 * PAGE_SIZE, GFP_KERNEL);
 
@@ -111,7 +79,7 @@ static void a_sync_past_the_mapping_is_clamped_with_a_warn(void **state)
 static void bad_arguments_to_the_direct_calls_fail(void **state)
 {
 	(void)state;
-	boot_with_bootargs("");
+	assert_int_equal(reboot_with_bootargs("", false), 0);
 	struct device *dev = swiommu_find_device(DMA32_PATH);
 	char *buf = kmalloc(64, GFP_KERNEL);
 
@@ -129,10 +97,10 @@ static void bad_arguments_to_the_direct_calls_fail(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(a_small_pool_runs_out, shut_down_test),
-		cmocka_unit_test_teardown(without_a_pool_an_unreachable_buffer_cannot_be_mapped, shut_down_test),
-		cmocka_unit_test_teardown(a_sync_past_the_mapping_is_clamped_with_a_warn, shut_down_test),
-		cmocka_unit_test_teardown(bad_arguments_to_the_direct_calls_fail, shut_down_test),
+		cmocka_unit_test_teardown(a_small_pool_runs_out, unbind_and_shut_down),
+		cmocka_unit_test_teardown(without_a_pool_an_unreachable_buffer_cannot_be_mapped, unbind_and_shut_down),
+		cmocka_unit_test_teardown(a_sync_past_the_mapping_is_clamped_with_a_warn, unbind_and_shut_down),
+		cmocka_unit_test_teardown(bad_arguments_to_the_direct_calls_fail, unbind_and_shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

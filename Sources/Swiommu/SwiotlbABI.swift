@@ -42,33 +42,35 @@ public func abiDefaultSwiotlbLimit() -> phys_addr_t {
     defaultPool(0) { $0.pointee.nslabs > 0 ? $0.pointee.defpool.end - 1 : 0 }
 }
 
-@c(swiotlb_tbl_map_single)
-public func abiSwiotlbTblMapSingle(_ dev: UnsafeMutablePointer<device>?, _ phys: phys_addr_t, _ size: size_t,
-                                   _ alignMask: CUnsignedInt, _ dir: dma_data_direction, _ attrs: CUnsignedLong) -> phys_addr_t {
-    withDMA("swiotlb_tbl_map_single", dev, DMAAddress.mappingError.rawValue) { layer, dev in
+/// The checks of the two bouncing calls: a direction, a size, simulated RAM. DMA_MAPPING_ERROR otherwise.
+private func withBounce(_ caller: StaticString, _ dev: UnsafeMutablePointer<device>?, _ phys: phys_addr_t, _ size: size_t,
+                        _ dir: dma_data_direction, _ body: (DMALayer, UnsafeMutablePointer<device>, DMADirection) -> UInt64) -> UInt64 {
+    withDMA(caller, dev, DMAAddress.mappingError.rawValue) { layer, dev in
         guard let d = DMADirection(dir), d.isValid, size > 0,
               layer.memory.physical.isRAM(PhysicalAddress(phys), size: UInt64(size)) else {
-            Kernel.warn("swiotlb_tbl_map_single: a bad direction, size 0, or memory that is not simulated RAM")
+            Kernel.warn("\(caller): a bad direction, size 0, or memory that is not simulated RAM")
             return DMAAddress.mappingError.rawValue
         }
         layer.attachSwiotlb(dev)
-        return Swiotlb.mapSingle(dev, phys: PhysicalAddress(phys), size: size, allocAlignMask: alignMask, direction: d,
-                                 attributes: DMAAttributes(rawValue: attrs))?.rawValue ?? DMAAddress.mappingError.rawValue
+        return body(layer, dev, d)
+    }
+}
+
+@c(swiotlb_tbl_map_single)
+public func abiSwiotlbTblMapSingle(_ dev: UnsafeMutablePointer<device>?, _ phys: phys_addr_t, _ size: size_t,
+                                   _ alignMask: CUnsignedInt, _ dir: dma_data_direction, _ attrs: CUnsignedLong) -> phys_addr_t {
+    withBounce("swiotlb_tbl_map_single", dev, phys, size, dir) { _, dev, d in
+        Swiotlb.mapSingle(dev, phys: PhysicalAddress(phys), size: size, allocAlignMask: alignMask, direction: d,
+                          attributes: DMAAttributes(rawValue: attrs))?.rawValue ?? DMAAddress.mappingError.rawValue
     }
 }
 
 @c(swiotlb_map)
 public func abiSwiotlbMap(_ dev: UnsafeMutablePointer<device>?, _ phys: phys_addr_t, _ size: size_t,
                           _ dir: dma_data_direction, _ attrs: CUnsignedLong) -> dma_addr_t {
-    withDMA("swiotlb_map", dev, DMAAddress.mappingError.rawValue) { layer, dev in
-        guard let d = DMADirection(dir), d.isValid, size > 0,
-              layer.memory.physical.isRAM(PhysicalAddress(phys), size: UInt64(size)) else {
-            Kernel.warn("swiotlb_map: a bad direction, size 0, or memory that is not simulated RAM")
-            return DMAAddress.mappingError.rawValue
-        }
-        layer.attachSwiotlb(dev)
-        return Swiotlb.map(dev, layer.memory, phys: PhysicalAddress(phys), size: size, direction: d,
-                           attributes: DMAAttributes(rawValue: attrs)).rawValue
+    withBounce("swiotlb_map", dev, phys, size, dir) { layer, dev, d in
+        Swiotlb.map(dev, layer.memory, phys: PhysicalAddress(phys), size: size, direction: d,
+                    attributes: DMAAttributes(rawValue: attrs)).rawValue
     }
 }
 

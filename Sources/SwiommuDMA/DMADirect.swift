@@ -14,28 +14,30 @@ public enum DMADirect {
 
     // MARK: Addresses. Kernel: phys_to_dma, dma_to_phys, dma_capable.
 
+    /// One dma-ranges translation, CPU to bus (`toBus`) or back. Nil outside every window; the address
+    /// itself without dma-ranges. Kernel: translate_phys_to_dma, translate_dma_to_phys.
+    @inline(__always)
+    static func translate(_ dev: UnsafeMutablePointer<Device>, _ addr: UInt64, toBus: Bool) -> UInt64? {
+        guard var m = dev.pointee.dma_range_map else { return addr }
+        while m.pointee.size != 0 {
+            let from = toBus ? m.pointee.cpu_start : m.pointee.dma_start
+            let offset = addr &- from
+            if addr >= from && offset < m.pointee.size { return (toBus ? m.pointee.dma_start : m.pointee.cpu_start) &+ offset }
+            m += 1
+        }
+        return nil
+    }
+
     /// Kernel: phys_to_dma: through dma-ranges; DMA_MAPPING_ERROR outside every window.
     @inline(__always)
     public static func physToDMA(_ dev: UnsafeMutablePointer<Device>, _ pa: UInt64) -> UInt64 {
-        guard var m = dev.pointee.dma_range_map else { return pa }
-        while m.pointee.size != 0 {
-            let offset = pa &- m.pointee.cpu_start
-            if pa >= m.pointee.cpu_start && offset < m.pointee.size { return m.pointee.dma_start &+ offset }
-            m += 1
-        }
-        return DMAAddress.mappingError.rawValue
+        translate(dev, pa, toBus: true) ?? DMAAddress.mappingError.rawValue
     }
 
     /// Kernel: dma_to_phys: through dma-ranges; (phys_addr_t)-1 outside every window.
     @inline(__always)
     public static func dmaToPhys(_ dev: UnsafeMutablePointer<Device>, _ dma: UInt64) -> UInt64 {
-        guard var m = dev.pointee.dma_range_map else { return dma }
-        while m.pointee.size != 0 {
-            let offset = dma &- m.pointee.dma_start
-            if dma >= m.pointee.dma_start && offset < m.pointee.size { return m.pointee.cpu_start &+ offset }
-            m += 1
-        }
-        return UInt64.max
+        translate(dev, dma, toBus: false) ?? UInt64.max
     }
 
     /// Kernel: min_not_zero(*dev->dma_mask, dev->bus_dma_limit).
@@ -61,6 +63,12 @@ public enum DMADirect {
         return !(size >= 2 * archDMAMinAlign || kmallocSizeRoundup(size, pageSize: 4096) & (archDMAMinAlign - 1) == 0)
     }
 
+    /// The kernel's "DMA addr %pad+%zu overflow (mask %llx, bus limit %llx)." (or "swiotlb addr").
+    static func overflow(_ what: String, _ dev: UnsafeMutablePointer<Device>, _ dma: DMAAddress, _ size: Int) -> String {
+        "\(what) \(pad(dma.rawValue))+\(size) overflow (mask \(hexMask(dev.pointee.dma_mask?.pointee ?? 0)), "
+            + "bus limit \(hexMask(dev.pointee.bus_dma_limit)))."
+    }
+
     /// `%pad`: 0x and 16 hex digits.
     static func pad(_ v: UInt64) -> String { SwiotlbPool.hex18(v) }
 
@@ -78,8 +86,7 @@ public enum DMADirect {
             if Swiotlb.isActive(dev) {
                 return Swiotlb.map(dev, memory, phys: phys, size: size, direction: direction, attributes: attributes)
             }
-            warnOnce(dev, "DMA addr \(pad(dma.rawValue))+\(size) overflow (mask \(hexMask(dev.pointee.dma_mask?.pointee ?? 0)), "
-                     + "bus limit \(hexMask(dev.pointee.bus_dma_limit))).")
+            warnOnce(dev, overflow("DMA addr", dev, dma, size))
             return .mappingError
         }
         if !dev.pointee.dma_coherent && !attributes.contains(.skipCPUSync) {
@@ -210,8 +217,7 @@ public enum DMADirect {
         let dma = DMAAddress(phys.rawValue)
         guard isCapable(dev, dma, size: size) else {
             if WarnOnce.fire("dma_direct_map_resource:\(devName(dev))") {
-                devPrintk(.error, dev, "DMA addr \(pad(dma.rawValue))+\(size) overflow (mask \(hexMask(dev.pointee.dma_mask?.pointee ?? 0)), "
-                          + "bus limit \(hexMask(dev.pointee.bus_dma_limit))).")
+                devPrintk(.error, dev, overflow("DMA addr", dev, dma, size))
                 Kernel.warn("\(devName(dev)): dma_map_resource: address beyond the device's reach")
             }
             return .mappingError

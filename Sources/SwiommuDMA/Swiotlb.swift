@@ -344,8 +344,7 @@ public enum Swiotlb {
         let dma = DMAAddress(DMADirect.physToDMA(dev, tlb.rawValue))
         guard DMADirect.isCapable(dev, dma, size: size) else {
             unmapSingle(dev, tlbAddress: tlb, size: size, direction: direction, attributes: attributes.union(.skipCPUSync))
-            warnOnce(dev, "swiotlb addr \(DMADirect.pad(dma.rawValue))+\(size) overflow (mask \(hexMask(dev.pointee.dma_mask?.pointee ?? 0)), "
-                     + "bus limit \(hexMask(dev.pointee.bus_dma_limit))).")
+            warnOnce(dev, DMADirect.overflow("swiotlb addr", dev, dma, size))
             return .mappingError
         }
         if !dev.pointee.dma_coherent && !attributes.contains(.skipCPUSync) {

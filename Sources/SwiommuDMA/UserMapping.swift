@@ -64,25 +64,34 @@ public enum UserMapping {
     /// vma that is no swiommu_vma_alloc() reservation.
     public static func remap(_ vma: UnsafeMutablePointer<VMArea>, _ memory: SimulatedMemory,
                              first: UnsafeMutablePointer<PageFrame>, count: Int) -> Int32 {
+        switch fit(vma, memory, count: count, "dma_mmap") {
+        case .failure(let e): return e.negated
+        case .success(let (pgoff, userCount)):
+            return map(memory, first + pgoff, count: userCount, at: vma.pointee.vm_start) ? 0 : Errno.invalid.negated
+        }
+    }
+
+    /// The kernel's check that the vma fits the buffer's `count` pages from vm_pgoff on (-ENXIO), and ours
+    /// that it is a reservation (-EINVAL, with a WARN). The first page and the page count to map.
+    private static func fit(_ vma: UnsafeMutablePointer<VMArea>, _ memory: SimulatedMemory, count: Int,
+                            _ caller: StaticString) -> Result<(Int, Int), Errno> {
         let userCount = Int((vma.pointee.vm_end - vma.pointee.vm_start) >> UInt(memory.geometry.shift))
         let pgoff = Int(vma.pointee.vm_pgoff)
-        guard pgoff < count, userCount <= count - pgoff else { return Errno.noDeviceOrAddress.negated }
+        guard pgoff < count, userCount <= count - pgoff else { return .failure(.noDeviceOrAddress) }
         guard isReservation(vma) else {
-            Kernel.warn("dma_mmap: vma at \(Kernel.hex(vma.pointee.vm_start)) is no swiommu_vma_alloc() range")
-            return Errno.invalid.negated
+            Kernel.warn("\(caller): vma at \(Kernel.hex(vma.pointee.vm_start)) is no swiommu_vma_alloc() range")
+            return .failure(.invalid)
         }
-        return map(memory, first + pgoff, count: userCount, at: vma.pointee.vm_start) ? 0 : Errno.invalid.negated
+        return .success((pgoff, userCount))
     }
 
     /// Kernel: vm_map_pages: map an array of pages (any physical order) from `vm_pgoff` on.
     public static func insertPages(_ vma: UnsafeMutablePointer<VMArea>, _ memory: SimulatedMemory,
                                    pages: UnsafePointer<UnsafeMutablePointer<PageFrame>?>, count: Int) -> Int32 {
-        let userCount = Int((vma.pointee.vm_end - vma.pointee.vm_start) >> UInt(memory.geometry.shift))
-        let pgoff = Int(vma.pointee.vm_pgoff)
-        guard pgoff < count, userCount <= count - pgoff else { return Errno.noDeviceOrAddress.negated }
-        guard isReservation(vma) else {
-            Kernel.warn("vm_map_pages: vma at \(Kernel.hex(vma.pointee.vm_start)) is no swiommu_vma_alloc() range")
-            return Errno.invalid.negated
+        let pgoff: Int, userCount: Int
+        switch fit(vma, memory, count: count, "vm_map_pages") {
+        case .failure(let e): return e.negated
+        case .success(let f): (pgoff, userCount) = f
         }
         for i in 0..<userCount {
             guard let p = pages[pgoff + i],

@@ -203,7 +203,9 @@ void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *dma_handle, g
  * @dma_handle: the DMA address.
  * @attrs: the attributes of the allocation.
  *
- * An address that is no coherent allocation of @dev is a WARN record and nothing is freed.
+ * As in the kernel, dma-direct finds the pages from @dma_handle and frees get_order(@size) of them: a handle
+ * that is not RAM, or a size that does not match the allocation ("bad page state"), is a WARN record and
+ * nothing is freed.
  */
 void dma_free_attrs(struct device *dev, size_t size, void *cpu_addr, dma_addr_t dma_handle, unsigned long attrs);
 

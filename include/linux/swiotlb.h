@@ -60,7 +60,7 @@ struct io_tlb_pool {
  * @defpool: the default pool.
  * @nslabs: slots in all pools.
  * @debugfs: unused.
- * @force_bounce: bounce every mapping ("swotlb=force", swiommu_swiotlb_set_force_bounce()).
+ * @force_bounce: bounce every mapping ("swiotlb=force", swiommu_swiotlb_set_force_bounce()).
  * @for_alloc: the pool serves allocations (restricted DMA pools; never in swiommu).
  * @swiommu: the library's state.
  */
@@ -144,10 +144,10 @@ phys_addr_t default_swiotlb_limit(void);
  * @alloc_aligned_mask: extra alignment of the slots (IOMMU granule - 1 for dma-iommu), besides the
  *                      device's min_align_mask (whose bits of @phys the result keeps).
  * @dir: the direction.
- * @attrs: DMA_ATTR_SKIP_CPU_SYNC skips the copy; DMA_ATTR_NO_WARN silences "swiotlb buffer is full".
+ * @attrs: DMA_ATTR_NO_WARN silences "swiotlb buffer is full".
  *
- * The buffer is always copied in (unless SKIP_CPU_SYNC), even for DMA_FROM_DEVICE, so a partial device
- * write leaves the rest intact.
+ * The buffer is always copied in, even for DMA_FROM_DEVICE and with DMA_ATTR_SKIP_CPU_SYNC, so a partial
+ * device write leaves the rest intact (as Linux 6.17 does). A fault-injection point: swiommu_fail_nth("swiotlb").
  *
  * Return: the bounce buffer's physical address, or (phys_addr_t)DMA_MAPPING_ERROR: no pool ("Cannot do DMA
  * to address"), a size above swiotlb_max_mapping_size(), or a full pool ("swiotlb buffer is full (sz: %zd
