@@ -49,8 +49,12 @@ let package = Package(
         .target(name: "SwiommuIOMMU", dependencies: ["SwiommuPlatform", "SwiommuPageTable", "SwiommuMemory", "SwiommuBase",
                                                      "CKernel", "CSwiommuGlue"],
                 swiftSettings: lean),
+        // The DMA layer: the dispatcher (kernel/dma/mapping.c), dma-direct, swiotlb, dma-iommu, per-channel paths.
+        .target(name: "SwiommuDMA", dependencies: ["SwiommuIOMMU", "SwiommuPlatform", "SwiommuPageTable", "SwiommuIOVA",
+                                                   "SwiommuMemory", "SwiommuBase", "CKernel", "CSwiommuGlue"],
+                swiftSettings: lean),
         // The ABI layer: @c exports with kernel names; converts and dispatches only.
-        .target(name: "Swiommu", dependencies: ["SwiommuIOMMU", "SwiommuPlatform", "SwiommuPageTable", "SwiommuIOVA", "SwiommuMemory", "SwiommuBase",
+        .target(name: "Swiommu", dependencies: ["SwiommuDMA", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuPageTable", "SwiommuIOVA", "SwiommuMemory", "SwiommuBase",
                                                 "CKernel", "CSwiommuGlue"], swiftSettings: lean + abiHeader),
         .executableTarget(name: "SwiommuCLI", dependencies: [
             "Swiommu", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase",
@@ -60,6 +64,8 @@ let package = Package(
         .testTarget(name: "SwiommuMemoryTests", dependencies: ["SwiommuMemory", "SwiommuBase"]),
         .testTarget(name: "SwiommuIOVATests", dependencies: ["SwiommuIOVA", "SwiommuBase"]),
         .testTarget(name: "SwiommuIOMMUTests", dependencies: ["SwiommuIOMMU", "SwiommuBase"]),
+        .testTarget(name: "SwiommuDMATests", dependencies: ["SwiommuDMA", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuMemory",
+                                                          "SwiommuBase", "CKernel"]),
         .testTarget(name: "SwiommuPageTableTests", dependencies: ["SwiommuPageTable", "SwiommuMemory", "SwiommuBase", "CKernel"]),
         .testTarget(name: "SwiommuPlatformTests", dependencies: ["SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel"]),
         .testTarget(name: "SwiommuTests", dependencies: ["Swiommu", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "CKernel"]),

@@ -35,6 +35,12 @@
 #include <linux/pci.h>
 #include <linux/of_iommu.h>
 #include <linux/iova.h>
+#include <linux/dma-direction.h>
+#include <linux/scatterlist.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-map-ops.h>
+#include <linux/dma-direct.h>
+#include <linux/swiotlb.h>
 #include <swiommu/swiommu.h>
 #undef swiommu_init
 #include "swiommu-Swift.h"

@@ -1,6 +1,7 @@
 // swiommu_init, swiommu_exit and the other machine-level calls of include/swiommu/machine.h.
 import CKernel
 import SwiommuBase
+import SwiommuDMA
 import SwiommuIOMMU
 import SwiommuMemory
 import SwiommuPlatform
@@ -23,6 +24,7 @@ public func abiInitPageShift(_ board: UnsafePointer<CChar>?, _ pageShift: CUnsig
         return Errno.busy.negated
     }
     IOMMUCore.install()
+    DMALayer.install()
     let loaded: Board
     do throws(BoardError) {
         if let board { loaded = try Board.load(path: String(cString: board)) } else { loaded = try Board.defaultBoard() }

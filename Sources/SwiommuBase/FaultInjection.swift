@@ -6,6 +6,8 @@ public enum FaultPoint: Int, CaseIterable, Sendable {
     case kmalloc, allocPages, vmalloc
     /// alloc_iova and alloc_iova_fast (issue 4).
     case iova
+    /// swiotlb_tbl_map_single's slot search (issue 7): the pool looks full.
+    case swiotlb
 
     /// The name C code passes to `swiommu_fail_nth`.
     public var name: String {
@@ -14,6 +16,7 @@ public enum FaultPoint: Int, CaseIterable, Sendable {
         case .allocPages: "alloc_pages"
         case .vmalloc: "vmalloc"
         case .iova: "iova"
+        case .swiotlb: "swiotlb"
         }
     }
 

@@ -28,10 +28,11 @@ extension SimulatedMemory {
         return v
     }
 
-    /// Drop memory's view of freed pages: their contents no longer matter.
+    /// Drop memory's view of freed pages: their contents no longer matter (nor how the CPU mapped them).
     func releaseMemoryView(of head: UnsafeMutablePointer<PageFrame>, pages: Int) {
         for i in 0..<pages {
             let p = head + i
+            p.pointee.swiommu.state &= ~PageState.uncached
             if let v = p.pointee.swiommu.memview {
                 v.deallocate()
                 p.pointee.swiommu.memview = nil
@@ -64,6 +65,8 @@ extension SimulatedMemory {
         return lock.withLock {
             cacheMaintenance += 1
             return forEachPage(PhysicalAddress(start), Int(end - start)) { p, off, n in
+                // An uncached page has no lines in the cache: nothing to move.
+                if p.pointee.swiommu.state & PageState.uncached != 0 { return }
                 let cpu = physical.virtualAddress(of: p)! + off
                 switch op {
                 case .clean, .flush:
@@ -84,7 +87,8 @@ extension SimulatedMemory {
         return lock.withLock {
             var done = 0
             return forEachPage(pa, size) { p, off, n in
-                let src = coherent ? physical.virtualAddress(of: p)! : memoryView(of: p, create: true)!
+                let direct = coherent || p.pointee.swiommu.state & PageState.uncached != 0
+                let src = direct ? physical.virtualAddress(of: p)! : memoryView(of: p, create: true)!
                 memcpy(dst + done, src + off, n)
                 done += n
             }
@@ -98,7 +102,7 @@ extension SimulatedMemory {
         lock.withLock {
             var done = 0
             return forEachPage(pa, size) { p, off, n in
-                if coherent {
+                if coherent || p.pointee.swiommu.state & PageState.uncached != 0 {
                     memcpy(physical.virtualAddress(of: p)! + off, src + done, n)
                     if let mem = memoryView(of: p, create: false) { memcpy(mem + off, src + done, n) }
                 } else {
@@ -107,6 +111,33 @@ extension SimulatedMemory {
                 done += n
             }
         }
+    }
+
+    /// Mark whole pages as mapped uncached by the CPU (a coherent DMA allocation for a non-coherent device,
+    /// as after arch_dma_prep_coherent and a pgprot_dmacoherent remap), or cached again. The CPU's view of
+    /// an uncached page is memory itself: device reads and writes see it directly, maintenance skips it.
+    /// False if the range is not RAM.
+    @discardableResult
+    public func setUncached(_ pa: PhysicalAddress, size: Int, _ uncached: Bool) -> Bool {
+        lock.withLock {
+            forEachPage(pa, size) { p, _, _ in
+                if uncached {
+                    // What memory held is what the uncached mapping shows; the flush before made them equal.
+                    if let v = memoryView(of: p, create: false) {
+                        v.deallocate()
+                        p.pointee.swiommu.memview = nil
+                    }
+                    p.pointee.swiommu.state |= PageState.uncached
+                } else {
+                    p.pointee.swiommu.state &= ~PageState.uncached
+                }
+            }
+        }
+    }
+
+    /// Whether the CPU maps the page at `pa` uncached.
+    public func isUncached(_ pa: PhysicalAddress) -> Bool {
+        lock.withLock { physical.page(containing: pa).map { $0.pointee.swiommu.state & PageState.uncached != 0 } ?? false }
     }
 
     /// Cache maintenance operations since boot.

@@ -7,6 +7,8 @@ import SwiommuBase
 /// Who owns a live block: recorded in the head page, checked on free, used by the leak report.
 public enum PageOwner: UInt32, Sendable {
     case pages = 0, slab = 1, kmallocLarge = 2, vmalloc = 3
+    /// Reserved at boot outside the page allocator's users (memblock's place): never reported as a leak.
+    case memblock = 4
 
     var name: String {
         switch self {
@@ -14,19 +16,21 @@ public enum PageOwner: UInt32, Sendable {
         case .slab: "slab"
         case .kmallocLarge: "kmalloc_large"
         case .vmalloc: "vmalloc"
+        case .memblock: "memblock"
         }
     }
 }
 
 /// The state of a page frame, in `page.swiommu.state`: the low byte says free or allocated head,
-/// the next byte the owner.
+/// the next byte the owner; bit 24 marks a page the CPU maps uncached (any page of a block).
 enum PageState {
     static let none: UInt32 = 0
     static let freeHead: UInt32 = 1
     static let allocatedHead: UInt32 = 2
+    static let uncached: UInt32 = 1 << 24
 
     @inline(__always) static func kind(_ s: UInt32) -> UInt32 { s & 0xff }
-    @inline(__always) static func owner(_ s: UInt32) -> PageOwner { PageOwner(rawValue: s >> 8) ?? .pages }
+    @inline(__always) static func owner(_ s: UInt32) -> PageOwner { PageOwner(rawValue: (s >> 8) & 0xff) ?? .pages }
     @inline(__always) static func allocated(by owner: PageOwner) -> UInt32 { allocatedHead | owner.rawValue << 8 }
 }
 

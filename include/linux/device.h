@@ -20,6 +20,8 @@ struct iommu_group;
 struct dev_iommu;
 struct device_type;
 struct swiommu_device;
+struct io_tlb_mem;
+struct swiommu_dma_device;
 
 /**
  * struct device_dma_parameters - a device's DMA segment limits (dma_set_max_seg_size() ...).
@@ -74,6 +76,7 @@ struct kobject {
  * @dma_range_map: dma-ranges translations, ended by a zero-size entry, or NULL.
  * @dma_parms: segment limits.
  * @dma_pools: dma_pool list.
+ * @dma_io_tlb_mem: its software IO TLB (the machine's default pool, set when the DMA layer configures it).
  * @of_node: its device tree node.
  * @fwnode: firmware node (&of_node->fwnode).
  * @numa_node: always -1 (NUMA_NO_NODE).
@@ -91,6 +94,7 @@ struct kobject {
  * @dma_skip_sync: syncs are no-ops for this device.
  * @dma_iommu: DMA goes through the IOMMU DMA ops (Linux 6.12+).
  * @swiommu: swiommu's per-device state. Owned by the library.
+ * @swiommu_dma: the DMA layer's per-device state (the routes of its channels). Owned by the library.
  */
 struct device {
 	struct kobject kobj;
@@ -108,6 +112,7 @@ struct device {
 	const struct bus_dma_region *dma_range_map;
 	struct device_dma_parameters *dma_parms;
 	struct list_head dma_pools;
+	struct io_tlb_mem *dma_io_tlb_mem;
 	struct device_node *of_node;
 	struct fwnode_handle *fwnode;
 	int numa_node;
@@ -125,6 +130,7 @@ struct device {
 	bool dma_skip_sync:1;
 	bool dma_iommu:1;
 	struct swiommu_device *swiommu;
+	struct swiommu_dma_device *swiommu_dma;
 };
 
 static inline const char *dev_name(const struct device *dev)

@@ -85,6 +85,12 @@ static inline void set_page_private(struct page *page, unsigned long private)
 	page->private = private;
 }
 
+/* Pages a user mapping covers. */
+static inline unsigned long vma_pages(const struct vm_area_struct *vma)
+{
+	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+}
+
 /* Frames of one bank are contiguous in their struct page array, as with SPARSEMEM_VMEMMAP. */
 #define nth_page(page, n)	((page) + (n))
 #define page_to_nid(page)	0

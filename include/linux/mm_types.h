@@ -40,4 +40,24 @@ struct page {
 
 typedef struct { unsigned long pgprot; } pgprot_t;
 
+/*
+ * struct vm_area_struct - a user mapping, for dma_mmap_*(). In swiommu it stands for a host address range
+ * the test reserved (swiommu_vma_alloc() in <swiommu/dma.h>): dma_mmap_attrs() maps the simulated
+ * physical pages there, so the bytes a test reads through it are the buffer's.
+ * @vm_start: first address.
+ * @vm_end: first address after the mapping.
+ * @vm_pgoff: offset into the buffer, in pages.
+ * @vm_flags: VM_* flags (unused).
+ * @vm_page_prot: protections; dma_mmap_attrs() applies dma_pgprot().
+ * @vm_private_data: the owner's.
+ */
+struct vm_area_struct {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	unsigned long vm_pgoff;
+	unsigned long vm_flags;
+	pgprot_t vm_page_prot;
+	void *vm_private_data;
+};
+
 #endif /* _LINUX_MM_TYPES_H */

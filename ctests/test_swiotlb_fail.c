@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+// Error paths of swiotlb: a pool that really runs out, no pool at all ("swiotlb=noforce"), a sync past the
+// end of a mapping ("Buffer overflow detected"), bad arguments to the direct calls.
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include <linux/dma-mapping.h>
+#include <linux/swiotlb.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <swiommu/swiommu.h>
+#include "dma_test.h"
+
+static void a_small_pool_runs_out(void **state)
+{
+	(void)state;
+	assert_int_equal(reboot_with_bootargs("swiotlb=256", false), 0);	/* 256 slots: two segments of 256 KiB */
+	struct device *dev = swiommu_find_device(DMA32_PATH);
+	char *buf = kmalloc(256 * 1024, GFP_KERNEL);
+
+	dma_addr_t a = dma_map_single(dev, buf, 256 * 1024, DMA_TO_DEVICE);
+	dma_addr_t b = dma_map_single(dev, buf, 256 * 1024, DMA_TO_DEVICE);
+	assert_int_equal(dma_mapping_error(dev, a), 0);
+	assert_int_equal(dma_mapping_error(dev, b), 0);
+	assert_int_equal(swiommu_swiotlb_used(), 256);
+	assert_int_equal(dma_map_single(dev, buf, 64, DMA_TO_DEVICE), DMA_MAPPING_ERROR);
+	assert_true(swiommu_log_contains("swiotlb buffer is full (sz: 64 bytes), total 256 (slots), used 256 (slots)"));
+	dma_unmap_single(dev, a, 256 * 1024, DMA_TO_DEVICE);
+	a = dma_map_single(dev, buf, 64, DMA_TO_DEVICE);
+	assert_int_equal(dma_mapping_error(dev, a), 0);
+	dma_unmap_single(dev, a, 64, DMA_TO_DEVICE);
+	dma_unmap_single(dev, b, 256 * 1024, DMA_TO_DEVICE);
+	assert_int_equal(swiommu_swiotlb_used(), 0);
+	kfree(buf);
+}
+
+static void without_a_pool_an_unreachable_buffer_cannot_be_mapped(void **state)
+{
+	(void)state;
+	assert_int_equal(reboot_with_bootargs("swiotlb=noforce", false), 0);
+	struct device *dev = swiommu_find_device(DMA32_PATH);
+	char *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+
+	assert_false(is_swiotlb_allocated());
+	assert_false(is_swiotlb_active(dev));
+	assert_int_equal(swiotlb_size_or_default(), 0);
+	assert_int_equal(dma_map_single(dev, buf, PAGE_SIZE, DMA_TO_DEVICE), DMA_MAPPING_ERROR);
+	assert_non_null(strstr(swiommu_warn_last(), "overflow (mask ffffffff, bus limit 0)."));
+	/* dma_max_mapping_size is not limited by a pool that does not exist. */
+	assert_int_equal(dma_max_mapping_size(dev), SIZE_MAX);
+	/* The direct call says why. */
+	assert_int_equal(swiotlb_tbl_map_single(dev, virt_to_phys(buf), 64, 0, DMA_TO_DEVICE, 0),
+			 (phys_addr_t)DMA_MAPPING_ERROR);
+	assert_true(swiommu_log_contains("Can not allocate SWIOTLB buffer earlier"));
+	kfree(buf);
+}
+
+static void a_sync_past_the_mapping_is_clamped_with_a_warn(void **state)
+{
+	(void)state;
+	assert_int_equal(reboot_with_bootargs("", false), 0);
+	struct device *dev = swiommu_find_device(DMA32_PATH);
+	char *buf = kmalloc(2 * PAGE_SIZE, GFP_KERNEL);
+
+	memset(buf, 'a', 2 * PAGE_SIZE);
+	dma_addr_t addr = dma_map_single(dev, buf, PAGE_SIZE, DMA_FROM_DEVICE);
+	assert_int_equal(swiommu_dma_write(dev, 0, addr, "b", 1), 0);
+	dma_sync_single_for_cpu(dev, addr, 2 * PAGE_SIZE, DMA_FROM_DEVICE);
+	assert_non_null(strstr(swiommu_warn_last(), "Buffer overflow detected. Allocation size: 4096. Mapping size: 8192."));
+	assert_int_equal(buf[0], 'b');
+	assert_int_equal(buf[PAGE_SIZE], 'a');	/* nothing past the mapping was touched */
+	dma_unmap_single(dev, addr, PAGE_SIZE, DMA_FROM_DEVICE);
+	kfree(buf);
+}
+
+static void bad_arguments_to_the_direct_calls_fail(void **state)
+{
+	(void)state;
+	assert_int_equal(reboot_with_bootargs("", false), 0);
+	struct device *dev = swiommu_find_device(DMA32_PATH);
+	char *buf = kmalloc(64, GFP_KERNEL);
+
+	assert_int_equal(swiotlb_tbl_map_single(dev, virt_to_phys(buf), 0, 0, DMA_TO_DEVICE, 0),
+			 (phys_addr_t)DMA_MAPPING_ERROR);
+	assert_int_equal(swiotlb_tbl_map_single(dev, 0x1000, 64, 0, DMA_TO_DEVICE, 0), (phys_addr_t)DMA_MAPPING_ERROR);
+	assert_int_equal(swiotlb_map(dev, virt_to_phys(buf), 64, DMA_NONE, 0), DMA_MAPPING_ERROR);
+	assert_non_null(strstr(swiommu_warn_last(), "a bad direction, size 0, or memory that is not simulated RAM"));
+	assert_int_equal(swiotlb_tbl_map_single(NULL, virt_to_phys(buf), 64, 0, DMA_TO_DEVICE, 0),
+			 (phys_addr_t)DMA_MAPPING_ERROR);
+	assert_int_equal(swiommu_swiotlb_used(), 0);
+	kfree(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(a_small_pool_runs_out, unbind_and_shut_down),
+		cmocka_unit_test_teardown(without_a_pool_an_unreachable_buffer_cannot_be_mapped, unbind_and_shut_down),
+		cmocka_unit_test_teardown(a_sync_past_the_mapping_is_clamped_with_a_warn, unbind_and_shut_down),
+		cmocka_unit_test_teardown(bad_arguments_to_the_direct_calls_fail, unbind_and_shut_down),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
