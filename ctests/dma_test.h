@@ -35,6 +35,15 @@ static inline int boot_and_bind(void **state)
 	return ret ? ret : platform_driver_register(&dma_test_driver);
 }
 
+/* Setup: the default board without IOMMU drivers (the codec and the DMA engine then go direct), the test
+ * driver bound. */
+static inline int boot_without_iommu_drivers_and_bind(void **state)
+{
+	int ret = boot_without_iommu_drivers(state);
+
+	return ret ? ret : platform_driver_register(&dma_test_driver);
+}
+
 /* Teardown: unbind, take the machine down. */
 static inline int unbind_and_shut_down(void **state)
 {

@@ -512,13 +512,15 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(a_buffer_above_4g_bounces_for_a_32bit_master, boot_and_bind, unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(a_buffer_the_master_reaches_is_not_bounced, boot_and_bind, unbind_and_shut_down),
-		cmocka_unit_test_setup_teardown(dma_ranges_give_bus_addresses_and_bounce_outside_the_window, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(dma_ranges_give_bus_addresses_and_bounce_outside_the_window, boot_without_iommu_drivers_and_bind,
+						unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(a_noncoherent_master_sees_what_map_and_sync_clean, boot_and_bind, unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(a_noncoherent_master_writes_reach_the_cpu_after_sync_for_cpu, boot_and_bind, unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(skip_cpu_sync_skips_the_maintenance, boot_and_bind, unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(small_kmalloc_buffers_bounce_for_a_noncoherent_master, boot_and_bind, unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(coherent_memory_of_a_noncoherent_master_needs_no_maintenance, boot_and_bind, unbind_and_shut_down),
-		cmocka_unit_test_setup_teardown(coherent_memory_of_a_coherent_master_is_the_linear_map, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(coherent_memory_of_a_coherent_master_is_the_linear_map, boot_without_iommu_drivers_and_bind,
+						unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(noncoherent_allocations_stay_cached, boot_and_bind, unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(a_scatterlist_maps_entry_by_entry, boot_and_bind, unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(masks_and_limits_follow_the_kernel, boot_and_bind, unbind_and_shut_down),
@@ -527,7 +529,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(coherent_memory_maps_into_a_user_mapping, boot_and_bind, unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(map_resource_passes_mmio_through, boot_and_bind, unbind_and_shut_down),
 		cmocka_unit_test_setup_teardown(ops_installed_with_set_dma_ops_take_the_calls, boot_and_bind, unbind_and_shut_down),
-		cmocka_unit_test_setup_teardown(every_channel_of_the_engine_gets_an_address, boot_and_bind, unbind_and_shut_down),
+		cmocka_unit_test_setup_teardown(every_channel_of_the_engine_gets_an_address, boot_without_iommu_drivers_and_bind,
+						unbind_and_shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
