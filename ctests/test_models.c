@@ -11,6 +11,7 @@
 #include <string.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
+#include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <swiommu/swiommu.h>
 #include "swiommu_test.h"
@@ -179,6 +180,50 @@ static void channels_behind_a_second_instance_have_their_own_domain(void **state
 	assert_true(swiommu_log_contains("arm-smmu-v3 fd100000.iommu: event: F_TRANSLATION client: "
 					 "fe100000.dma-controller sid: 0x200"));
 	__free_page(pg);
+}
+
+static void map_sg_merges_contiguous_entries(void **state)
+{
+	(void)state;
+	struct device *isp = dev_at(ISP);
+	struct iommu_domain *d = iommu_paging_domain_alloc(isp);
+	struct page *two = alloc_pages(GFP_DMA32, 1), *one = alloc_page(GFP_DMA32), *mmio = alloc_page(GFP_DMA32);
+	struct sg_table sgt;
+	char back[4];
+
+	assert_int_equal(sg_alloc_table(&sgt, 4, GFP_KERNEL), 0);
+	struct scatterlist *sg = sgt.sgl;
+
+	/* Two entries on physically contiguous pages merge into one map; the third is elsewhere; the fourth
+	 * is a bus address the DMA layer marked (P2P), which iommu_map_sg skips. */
+	sg_set_page(sg, two, PAGE_SIZE, 0);
+	sg = sg_next(sg);
+	sg_set_page(sg, two + 1, PAGE_SIZE, 0);
+	sg = sg_next(sg);
+	sg_set_page(sg, one, PAGE_SIZE, 0);
+	sg = sg_next(sg);
+	sg_set_page(sg, mmio, PAGE_SIZE, 0);
+	sg_dma_mark_bus_address(sg);
+	assert_int_equal(iommu_map_sgtable(d, 0x100000, &sgt, RW), 3 * PAGE_SIZE);
+	assert_int_equal(iommu_iova_to_phys(d, 0x101000), page_to_phys(two) + PAGE_SIZE);
+	assert_int_equal(iommu_iova_to_phys(d, 0x102000), page_to_phys(one));
+	assert_int_equal(iommu_iova_to_phys(d, 0x103000), 0);
+	/* The ISP's own domain (rockchip-drm style): attach it, the device reaches the buffer. */
+	assert_int_equal(iommu_attach_device(d, isp), 0);
+	strcpy(page_address(one), "sg");
+	assert_int_equal(swiommu_cache_clean(page_to_phys(one), 3), 0);	/* the ISP is not coherent */
+	assert_int_equal(swiommu_dma_read(isp, 0, 0x102000, back, 3), 0);
+	assert_string_equal(back, "sg");
+	assert_int_equal(iommu_unmap(d, 0x100000, 3 * PAGE_SIZE), 3 * PAGE_SIZE);
+	/* The models take no io-pgtable quirks; only unmanaged domains may ask. */
+	assert_int_equal(iommu_set_pgtable_quirks(d, 0), -EINVAL);
+	assert_int_equal(iommu_set_pgtable_quirks(iommu_get_dma_domain(isp), 0), -EINVAL);
+	iommu_detach_device(d, isp);
+	iommu_domain_free(d);
+	sg_free_table(&sgt);
+	__free_pages(two, 1);
+	__free_page(one);
+	__free_page(mmio);
 }
 
 static void a_late_invalidation_leaves_a_stale_entry(void **state)
@@ -437,6 +482,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_models_bind_the_default_board_iommus, boot, shut_down),
 		cmocka_unit_test_setup_teardown(smmu_v3_translates_through_its_iotlb, boot, shut_down),
 		cmocka_unit_test_setup_teardown(channels_behind_a_second_instance_have_their_own_domain, boot, shut_down),
+		cmocka_unit_test_setup_teardown(map_sg_merges_contiguous_entries, boot, shut_down),
 		cmocka_unit_test_setup_teardown(a_late_invalidation_leaves_a_stale_entry, boot, shut_down),
 		cmocka_unit_test_setup_teardown(faults_reach_the_domain_handler, boot, shut_down),
 		cmocka_unit_test_setup_teardown(mmu500_context_banks_run_out, boot, shut_down),

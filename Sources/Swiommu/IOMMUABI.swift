@@ -171,6 +171,29 @@ public func abiIOMMUUnmapFast(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: 
     return size_t(Mapping.unmapCore(d, iova: UInt64(iova), size: UInt64(size), gather: gather))
 }
 
+@c(iommu_map_sg)
+public func abiIOMMUMapSG(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: CUnsignedLong, _ sg: UnsafeMutablePointer<scatterlist>?,
+                          _ nents: CUnsignedInt, _ prot: CInt, _ gfp: gfp_t) -> Int {
+    guard let d = domainArg(d, "iommu_map_sg") else { return Int(Errno.invalid.negated) }
+    guard let sg, !isNullOrError(sg) else {
+        Kernel.warn("iommu_map_sg: NULL or ERR_PTR scatterlist")
+        return Int(Errno.invalid.negated)
+    }
+    guard nents > 0 else { return 0 }
+    return withMachine("iommu_map_sg", Int(Errno.noDevice.negated)) {
+        Mapping.mapSG(d, iova: UInt64(iova), sg, count: Int(nents), prot: prot, gfp: gfp, memory: $0.memory)
+    }
+}
+
+@c(iommu_set_pgtable_quirks)
+public func abiIOMMUSetPgtableQuirks(_ d: UnsafeMutablePointer<iommu_domain>?, _ quirks: CUnsignedLong) -> CInt {
+    guard let d = domainArg(d, "iommu_set_pgtable_quirks") else { return Errno.invalid.negated }
+    guard d.pointee.type == IOMMU_DOMAIN_UNMANAGED_VALUE, let set = d.pointee.ops?.pointee.set_pgtable_quirks else {
+        return Errno.invalid.negated
+    }
+    return set(d, quirks)
+}
+
 @c(iommu_iova_to_phys)
 public func abiIOMMUIovaToPhys(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: dma_addr_t) -> phys_addr_t {
     guard let d = domainArg(d, "iommu_iova_to_phys") else { return 0 }

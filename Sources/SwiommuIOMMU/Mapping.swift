@@ -3,6 +3,7 @@
 // iommu_map, iommu_unmap, iommu_unmap_fast, iommu_iova_to_phys (drivers/iommu/iommu.c).
 import CKernel
 import SwiommuBase
+import SwiommuMemory
 import SwiommuPageTable
 
 public enum Mapping {
@@ -103,6 +104,57 @@ public enum Mapping {
         let n = unmapCore(domain, iova: iova, size: size, gather: &gather)
         domain.pointee.ops?.pointee.iotlb_sync?(domain, &gather)
         return n
+    }
+
+    /// Kernel: iommu_map_sg. Physically contiguous entries merge into one map; entries the DMA layer marked
+    /// as bus addresses are skipped; one iotlb_sync_map at the end; a failure unmaps everything mapped.
+    /// The bytes mapped, or -errno.
+    public static func mapSG(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64,
+                             _ first: UnsafeMutablePointer<scatterlist>, count nents: Int, prot: Int32, gfp: UInt32,
+                             memory: SimulatedMemory) -> Int {
+        guard gfp & iommuMapBadGFP == 0 else {
+            Kernel.warn("iommu_map_sg: gfp \(Kernel.hex(gfp)) asks for a zone or compound pages")
+            return Int(Errno.invalid.negated)
+        }
+        var sg = first
+        var (len, mapped, start): (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var i = 0
+        var ret: Int32 = 0
+        // As upstream, one pass past the last entry flushes the run being merged.
+        while i <= nents {
+            let sPhys = physicalAddress(sg, memory: memory)
+            if len != 0 && sPhys != start &+ len {
+                ret = mapNoSync(domain, iova: iova &+ mapped, paddr: start, size: len, prot: prot, gfp: gfp)
+                if ret != 0 { break }
+                mapped &+= len
+                len = 0
+            }
+            if !sg_dma_is_bus_address(sg) {
+                if len != 0 {
+                    len &+= UInt64(sg.pointee.length)
+                } else {
+                    len = UInt64(sg.pointee.length)
+                    start = sPhys
+                }
+            }
+            i += 1
+            if i < nents, let next = sg_next(sg) { sg = next }
+        }
+        if ret == 0, let sync = domain.pointee.ops?.pointee.iotlb_sync_map {
+            ret = sync(domain, UInt(iova), Int(mapped))
+        }
+        if ret != 0 {
+            _ = unmap(domain, iova: iova, size: mapped)
+            return Int(ret)
+        }
+        return Int(mapped)
+    }
+
+    /// sg_phys: the entry's page's physical address plus its offset.
+    @inline(__always)
+    static func physicalAddress(_ sg: UnsafeMutablePointer<scatterlist>, memory: SimulatedMemory) -> UInt64 {
+        guard let page = sg_page(sg), let pa = memory.physical.physicalAddress(of: page) else { return 0 }
+        return pa.rawValue &+ UInt64(sg.pointee.offset)
     }
 
     /// Kernel: iommu_iova_to_phys: 0 when nothing is mapped; identity domains return the iova.

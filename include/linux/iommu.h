@@ -7,6 +7,7 @@
 #ifndef __LINUX_IOMMU_H
 #define __LINUX_IOMMU_H
 
+#include <sys/types.h>
 #include <linux/types.h>
 #include <linux/list.h>
 #include <linux/device.h>
@@ -14,6 +15,8 @@
 #include <linux/err.h>
 #include <linux/of.h>
 #include <linux/printk.h>
+#include <linux/gfp_types.h>
+#include <linux/scatterlist.h>
 
 /* Protection flags of a mapping (iommu_map(), io_pgtable_ops->map_pages()). */
 #define IOMMU_READ	(1 << 0)
@@ -538,6 +541,49 @@ size_t iommu_unmap(struct iommu_domain *domain, unsigned long iova, size_t size)
  */
 size_t iommu_unmap_fast(struct iommu_domain *domain, unsigned long iova, size_t size,
 			struct iommu_iotlb_gather *iotlb_gather);
+
+/**
+ * iommu_map_sg() - map a scatterlist at consecutive IOVAs: physically contiguous entries merge into one
+ * iommu_map(), entries marked as bus addresses (sg_dma_is_bus_address) are skipped, then one
+ * iotlb_sync_map for the whole range. A failure unmaps what was mapped.
+ * @domain: a paging domain.
+ * @iova: where the first entry goes.
+ * @sg: the first entry.
+ * @nents: entries to map.
+ * @prot: IOMMU_READ, IOMMU_WRITE ...
+ * @gfp: allocation flags for table pages.
+ *
+ * Return: the bytes mapped, or -EINVAL (NULL or ERR_PTR arguments, a zone or compound gfp, an unaligned
+ * entry), or the driver's error.
+ */
+ssize_t iommu_map_sg(struct iommu_domain *domain, unsigned long iova, struct scatterlist *sg, unsigned int nents,
+		     int prot, gfp_t gfp);
+
+/**
+ * iommu_map_sgtable() - iommu_map_sg() of a table's original entries, with GFP_KERNEL.
+ * @domain: a paging domain.
+ * @iova: where the first entry goes.
+ * @sgt: the table.
+ * @prot: IOMMU_READ, IOMMU_WRITE ...
+ *
+ * Return: as iommu_map_sg().
+ */
+static inline ssize_t iommu_map_sgtable(struct iommu_domain *domain, unsigned long iova, struct sg_table *sgt,
+					int prot)
+{
+	return iommu_map_sg(domain, iova, sgt->sgl, sgt->orig_nents, prot, GFP_KERNEL);
+}
+
+/**
+ * iommu_set_pgtable_quirks() - ask the driver for io-pgtable quirks on an unmanaged domain before its first
+ * attach.
+ * @domain: the domain.
+ * @quirks: IO_PGTABLE_QUIRK_* bits.
+ *
+ * Return: 0, or -EINVAL for another domain type, a driver without set_pgtable_quirks (the built-in models
+ * have none), or NULL/ERR_PTR; else the driver's error.
+ */
+int iommu_set_pgtable_quirks(struct iommu_domain *domain, unsigned long quirks);
 
 /**
  * iommu_iova_to_phys() - the physical address an IOVA maps to (the driver's software walk).

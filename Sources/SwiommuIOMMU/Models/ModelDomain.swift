@@ -104,6 +104,32 @@ final class ModelDomain: @unchecked Sendable {
 
     /// Program every port of `master` for this domain: 0, or the driver's errno (nothing changed then).
     func attach(_ master: MasterConfig, dev: UnsafeMutablePointer<Device>) -> Int32 {
+        // An instance with one base register (a SysMMU, a Rockchip IOMMU, a DART stream) switches domains:
+        // the old one lets go of it first, as rk_iommu_attach_device and exynos_iommu_attach_device do.
+        let switching = master.domain.flatMap { old -> ModelDomain? in
+            guard old !== self, master.ports.contains(where: { !type(of: $0.instance).contextsFollowDomain }) else { return nil }
+            return old
+        }
+        if let old = switching { old.detach(master) }
+        let ret = attachLocked(master, dev: dev)
+        if ret != 0, let old = switching, old.attachLocked(master, dev: dev) == 0 {
+            old.finishAttach(master)
+        } else if ret == 0 {
+            finishAttach(master)
+        }
+        return ret
+    }
+
+    private func finishAttach(_ master: MasterConfig) {
+        if let old = master.domain, old !== self { old.detach(master) }
+        master.domain = self
+        swiommu_glue_route_generation_bump()
+        for port in master.ports {
+            port.instance.lock.withLock { port.instance.enabledStreams.formUnion(port.ids) }
+        }
+    }
+
+    private func attachLocked(_ master: MasterConfig, dev: UnsafeMutablePointer<Device>) -> Int32 {
         lock.lock()
         var added: [Int] = []
         var ret: Int32 = 0
@@ -150,12 +176,6 @@ final class ModelDomain: @unchecked Sendable {
             return ret
         }
         lock.unlock()
-        if let old = master.domain, old !== self { old.detach(master) }
-        master.domain = self
-        swiommu_glue_route_generation_bump()
-        for port in master.ports {
-            port.instance.lock.withLock { port.instance.enabledStreams.formUnion(port.ids) }
-        }
         return 0
     }
 
