@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Swiommu", dependencies: ["SwiommuDMA", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuPageTable", "SwiommuIOVA", "SwiommuMemory", "SwiommuBase",
                                                 "CKernel", "CSwiommuGlue"], swiftSettings: lean + abiHeader),
         .executableTarget(name: "SwiommuCLI", dependencies: [
-            "Swiommu", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase",
+            "Swiommu", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SwiommuBaseTests", dependencies: ["SwiommuBase"]),

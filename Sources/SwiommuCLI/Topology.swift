@@ -1,11 +1,12 @@
 // `swiommu topology [BOARD]`: every master with its DMA channels, IOMMU instances and IDs, masks, limits
-// and coherence; every IOMMU instance with its model and masters. Groups, default domains, apertures and
-// contexts appear once the IOMMU core exists; until then the command says so.
+// and coherence, its IOMMU group and default domain (and those of its further channel routes); every IOMMU
+// instance with its model, masters, hardware contexts and IOTLB.
 import ArgumentParser
 import Glibc
 import CKernel
 import Swiommu
 import SwiommuBase
+import SwiommuIOMMU
 import SwiommuMemory
 import SwiommuPlatform
 
@@ -33,6 +34,10 @@ struct Topology: ParsableCommand {
                 throw ValidationError("unknown policy '\(policy)': per-group (per-master), per-instance or global")
             }
         }
+        // The policy is a boot setting: the instances set their groups up when they register.
+        let pending = IOMMUCore.pending
+        defer { IOMMUCore.pending = pending }
+        if let chosenPolicy { IOMMUCore.pending.policy = chosenPolicy }
         let quiet = swiommu_log_set_console_level(0)
         defer { _ = swiommu_log_set_console_level(quiet) }
         let ret = board.map { path in path.withCString { abiInitPageShift($0, CUnsignedInt(pageShift)) } }
@@ -45,7 +50,7 @@ struct Topology: ParsableCommand {
             throw ExitCode.failure
         }
         defer { abiExit() }
-        let model = TopologyModel(machine: machine, policy: chosenPolicy ?? machine.board.options.policy)
+        let model = TopologyModel(machine: machine, policy: IOMMUCore.current?.settings.policy ?? machine.board.options.policy)
         if json { print(model.json.rendered()) } else { print(model.text) }
     }
 }
@@ -82,6 +87,8 @@ struct TopologyModel {
         /// A DMA engine's "dma-channels" and "#dma-cells", when it declares them.
         var dmaChannels: UInt32?
         var dmaCells: UInt32?
+        /// Its group (route 0), then the groups of its further channel routes.
+        var groups: [GroupSummary]
     }
 
     struct Instance {
@@ -91,6 +98,8 @@ struct TopologyModel {
         var enabled: Bool
         var masters: [String]
         var walkCoherent: Bool
+        /// The built-in model bound to it, if one is.
+        var model: ModelInstanceSummary?
     }
 
     var board: String
@@ -112,8 +121,10 @@ struct TopologyModel {
                                       compatible: DeviceTree.strings(n, "compatible").joined(separator: ", "),
                                       cells: DeviceTree.cells(n, "#iommu-cells")?.first ?? 0,
                                       enabled: DeviceTree.isAvailable(n), masters: [],
-                                      walkCoherent: DeviceTree.property(n, "dma-coherent") != nil))
+                                      walkCoherent: DeviceTree.property(n, "dma-coherent") != nil,
+                                      model: BuiltinModels.summaries.first { $0.path == DeviceTree.path(of: n) }))
         }
+        let core = IOMMUCore.current
         for pdev in machine.drivers.devices {
             let dev = pdev.device
             guard let np = dev.pointee.of_node, !Self.isInfrastructure(np) else { continue }
@@ -142,7 +153,8 @@ struct TopologyModel {
                                   dmaMask: dev.pointee.dma_mask?.pointee ?? 0, coherentMask: dev.pointee.coherent_dma_mask,
                                   busLimit: dev.pointee.bus_dma_limit, ranges: ranges, coherent: dev.pointee.dma_coherent,
                                   reserved: state.reservedRegions, dmaChannels: DeviceTree.cells(np, "dma-channels")?.first,
-                                  dmaCells: DeviceTree.cells(np, "#dma-cells")?.first))
+                                  dmaCells: DeviceTree.cells(np, "#dma-cells")?.first,
+                                  groups: ([dev] + state.routeDevices).compactMap { core?.summary(ofGroupOf: $0) }))
         }
     }
 
@@ -158,7 +170,7 @@ struct TopologyModel {
         switch policy {
         case .perGroup:
             return "per-group (the kernel's): one default domain per IOMMU group; groups come from each IOMMU "
-                + "driver's device_group, shown once the IOMMU core exists"
+                + "driver's device_group"
         case .perInstance:
             return "per-instance (swiommu extension): \(used) default domain(s), one per IOMMU instance with masters"
         case .global:
@@ -172,7 +184,6 @@ struct TopologyModel {
             + "\(options.passthrough ? "passthrough" : "translated") default domains, "
             + "swiotlb \(options.swiotlbBytes >> 20) MiB\n"
         out += "policy:  \(policyLine())\n"
-        out += "note:    groups, default domains, apertures, page sizes and contexts appear once the IOMMU core is built\n"
         out += "\nMASTERS\n"
         for m in masters {
             out += "\(m.name)  \(m.path)  \(m.compatible)\(m.pci ? "  (PCI-like)" : "")\n"
@@ -185,6 +196,14 @@ struct TopologyModel {
                 out += "    channel \(c.index): \(route)\n"
             }
             out += "    iommu: \(m.link)\n"
+            for (i, g) in m.groups.enumerated() {
+                out += "    " + (i == 0 ? "group" : "route \(i) group") + " \(g.id)"
+                    + (g.devices.count > 1 ? " (with \(g.devices.filter { $0 != m.name }.joined(separator: ", ")))" : "")
+                    + ": default domain " + (g.defaultDomain ?? "none") + (g.sharedDefault ? " (shared)" : "")
+                    + (g.currentDomain != g.defaultDomain ? ", now on " + (g.currentDomain ?? "none") : "")
+                    + (g.pageSizes != 0 ? ", pages \(Self.sizes(g.pageSizes)), aperture \(Kernel.hex(g.aperture.start))-"
+                        + Kernel.hex(g.aperture.end) : "") + "\n"
+            }
             out += "    dma mask \(Kernel.hex(m.dmaMask)), coherent mask \(Kernel.hex(m.coherentMask)), bus limit "
                 + (m.busLimit == 0 ? "none" : Kernel.hex(m.busLimit)) + ", \(m.coherent ? "coherent" : "non-coherent")\n"
             for r in m.ranges {
@@ -199,8 +218,26 @@ struct TopologyModel {
             out += "\(i.path)  \(i.compatible)  #iommu-cells \(i.cells)\(i.enabled ? "" : "  DISABLED")"
                 + "\(i.walkCoherent ? "  coherent walk" : "")\n"
             out += "    masters: " + (i.masters.isEmpty ? "none" : i.masters.joined(separator: ", ")) + "\n"
+            if let m = i.model {
+                let s = m.statistics
+                out += "    driver: \(m.driver) (built-in model), contexts \(s.contextsUsed)/\(s.contexts), "
+                    + "IOTLB \(s.capacity) entries (\(s.iotlb.lookups) lookups, \(s.iotlb.hits) hits, "
+                    + "\(s.iotlb.invalidations) invalidations), \(s.faults) faults\n"
+                for c in m.contexts {
+                    out += "    context \(c.context): \(domainTypeName(c.domainType)) domain, table base \(Kernel.hex(c.tableBase))\n"
+                }
+            } else if i.enabled {
+                out += "    driver: " + (i.masters.isEmpty ? "-" : "none built in (a C driver, or none)") + "\n"
+            }
         }
         return out
+    }
+
+    /// "4K|2M|1G".
+    static func sizes(_ bitmap: UInt64) -> String {
+        (0..<64).filter { bitmap & (1 << UInt64($0)) != 0 }.map { bit -> String in
+            bit >= 30 ? "\(1 << (bit - 30))G" : bit >= 20 ? "\(1 << (bit - 20))M" : "\(1 << (bit - 10))K"
+        }.joined(separator: "|")
     }
 
     var json: JSON {
@@ -218,7 +255,12 @@ struct TopologyModel {
                         .object([("index", .integer(Int64(c.index))), ("iommu", c.iommu.map { .string($0) } ?? .null),
                                  ("ids", .array(c.ids.map { .integer(Int64($0)) }))])
                     })),
-                    ("iommu_link", .string(m.link)), ("group", .null), ("default_domain", .null),
+                    ("iommu_link", .string(m.link)),
+                    ("group", m.groups.first.map { .integer(Int64($0.id)) } ?? .null),
+                    ("default_domain", m.groups.first?.defaultDomain.map { .string($0) } ?? .null),
+                    ("routes", .array(m.groups.dropFirst().map { g in
+                        .object([("group", .integer(Int64(g.id))), ("default_domain", g.defaultDomain.map { .string($0) } ?? .null)])
+                    })),
                     ("dma_mask", .integer(Int64(bitPattern: m.dmaMask))),
                     ("coherent_dma_mask", .integer(Int64(bitPattern: m.coherentMask))),
                     ("bus_dma_limit", .integer(Int64(bitPattern: m.busLimit))),
@@ -240,7 +282,13 @@ struct TopologyModel {
                 .object([("path", .string(i.path)), ("compatible", .string(i.compatible)),
                          ("iommu_cells", .integer(Int64(i.cells))), ("enabled", .bool(i.enabled)),
                          ("coherent_walk", .bool(i.walkCoherent)),
-                         ("masters", .array(i.masters.map { .string($0) })), ("contexts", .null)])
+                         ("masters", .array(i.masters.map { .string($0) })),
+                         ("driver", i.model.map { .string($0.driver) } ?? .null),
+                         ("contexts", i.model.map { m in .array(m.contexts.map { c in
+                             .object([("context", .integer(Int64(c.context))), ("domain", .string(domainTypeName(c.domainType))),
+                                      ("table_base", .integer(Int64(bitPattern: c.tableBase)))])
+                         }) } ?? .null),
+                         ("iotlb_entries", i.model.map { .integer(Int64($0.statistics.capacity)) } ?? .null)])
             })),
         ])
     }

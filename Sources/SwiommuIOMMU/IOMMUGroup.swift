@@ -125,7 +125,46 @@ extension IOMMUCore {
     }
 }
 
+/// A group as dumps and the CLI show it.
+public struct GroupSummary: Sendable {
+    public var id: Int32
+    public var devices: [String]
+    /// The default domain's and the current domain's type names ("DMA", "DMA-FQ", "identity" ...).
+    public var defaultDomain: String?
+    public var currentDomain: String?
+    public var pageSizes: UInt64
+    public var aperture: (start: UInt64, end: UInt64)
+    /// Whether another group shares the default domain (per-instance or global policy).
+    public var sharedDefault: Bool
+}
+
+/// The kernel's names of domain types (iommu_domain_type_str).
+public func domainTypeName(_ type: UInt32) -> String {
+    switch type {
+    case IOMMU_DOMAIN_BLOCKED_VALUE: "Blocked"
+    case IOMMU_DOMAIN_IDENTITY_VALUE: "Passthrough"
+    case IOMMU_DOMAIN_UNMANAGED_VALUE: "Unmanaged"
+    case IOMMU_DOMAIN_DMA_VALUE: "Translated"
+    case IOMMU_DOMAIN_DMA_FQ_VALUE: "Translated (lazy)"
+    default: "Unknown"
+    }
+}
+
 extension IOMMUCore {
+    /// The group of `dev` as a summary, or nil.
+    public func summary(ofGroupOf dev: UnsafeMutablePointer<Device>) -> GroupSummary? {
+        lock.withLock {
+            guard let g = group(of: dev) else { return nil }
+            let d = g.defaultDomain
+            return GroupSummary(id: g.id, devices: g.devices.map { String(cString: dev_name($0)) },
+                                defaultDomain: d.map { domainTypeName($0.pointee.type) },
+                                currentDomain: g.domain.map { domainTypeName($0.pointee.type) },
+                                pageSizes: UInt64(d?.pointee.pgsize_bitmap ?? 0),
+                                aperture: (d?.pointee.geometry.aperture_start ?? 0, d?.pointee.geometry.aperture_end ?? 0),
+                                sharedDefault: d.map { DomainState.of($0).defaultUsers > 1 } ?? false)
+        }
+    }
+
     /// Kernel: iommu_group_ref_get.
     public func takeReference(_ g: IOMMUGroup) {
         lock.withLock { g.references += 1 }

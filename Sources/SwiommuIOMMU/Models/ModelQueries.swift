@@ -15,6 +15,8 @@ public struct ModelInstanceStatistics: Sendable {
 /// A built-in instance as the CLI shows it.
 public struct ModelInstanceSummary: Sendable {
     public var device: String
+    /// Its device-tree path.
+    public var path: String
     public var driver: String
     public var statistics: ModelInstanceStatistics
     /// Per live context: its number, the domain's type and the table base the context walks.
@@ -67,8 +69,8 @@ extension BuiltinModels {
                     return (i, slot.domain.domain.pointee.type, slot.domain.tables[slot.table].tableBase)
                 }
             }
-            return ModelInstanceSummary(device: inst.name, driver: type(of: inst).driverName, statistics: inst.statistics,
-                                        contexts: live)
+            return ModelInstanceSummary(device: inst.name, path: DeviceTree.path(of: inst.node),
+                                        driver: type(of: inst).driverName, statistics: inst.statistics, contexts: live)
         }
     }
 }
