@@ -3,6 +3,8 @@
 #ifndef SWIOMMU_CTESTS_SWIOMMU_TEST_H
 #define SWIOMMU_CTESTS_SWIOMMU_TEST_H
 
+#include <stdio.h>
+#include <unistd.h>
 #include <swiommu/swiommu.h>
 
 /* Setup: forget earlier log and WARN records, boot the default board. */
@@ -12,6 +14,17 @@ static inline int boot(void **state)
 	swiommu_warn_reset();
 	swiommu_log_reset();
 	return swiommu_init(NULL);
+}
+
+/* Setup: boot the default board as a kernel without IOMMU drivers runs it (no built-in models): the
+ * masters of its IOMMUs carry on without them, on the direct path. */
+static inline int boot_without_iommu_drivers(void **state)
+{
+	swiommu_iommu_use_builtin_models(false);
+	int ret = boot(state);
+
+	swiommu_iommu_use_builtin_models(true);	/* for the next boot */
+	return ret;
 }
 
 /* Teardown: take the machine down (its leak report goes to the log). */
@@ -29,6 +42,19 @@ static inline int clean_records(void **state)
 	swiommu_warn_reset();
 	swiommu_log_reset();
 	return 0;
+}
+
+/* Write a board (device tree source) to /tmp and return its path; one board at a time per process. */
+static inline const char *swiommu_test_write_board(const char *tag, const char *text)
+{
+	static char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/swiommu-test-%d-%s.dts", (int)getpid(), tag);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		return NULL;
+	return path;
 }
 
 #endif /* SWIOMMU_CTESTS_SWIOMMU_TEST_H */

@@ -58,7 +58,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(bad_devices_and_channels, boot, shut_down),
-		cmocka_unit_test_setup_teardown(addresses_that_are_not_ram, boot, shut_down),
+		cmocka_unit_test_setup_teardown(addresses_that_are_not_ram, boot_without_iommu_drivers, shut_down),
 		cmocka_unit_test(calls_while_the_machine_is_down),
 	};
 

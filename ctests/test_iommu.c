@@ -344,7 +344,12 @@ static void default_domain_policies(void **state)
 	assert_string_equal(swiommu_iommu_default_domain_policy(), "per-group");	/* the board's /chosen */
 	assert_int_equal(swiommu_iommu_set_default_domain_policy("sometimes"), -EINVAL);
 	assert_true(swiommu_log_contains("unknown default-domain policy 'sometimes'"));
+	/* IOMMU instances set their masters up when they register, at boot: the policy is a boot setting. */
+	swiommu_exit();
+	assert_null(swiommu_iommu_default_domain_policy());
 	assert_int_equal(swiommu_iommu_set_default_domain_policy("per-instance"), 0);
+	assert_int_equal(swiommu_init(NULL), 0);
+	assert_string_equal(swiommu_iommu_default_domain_policy(), "per-instance");
 	assert_int_equal(platform_driver_register(&master_driver), 0);
 	struct device *eth = swiommu_find_device(ETH), *usb0 = swiommu_find_device(USB0);
 	struct device *storage = swiommu_find_device("/soc/storage@fe610000");
@@ -366,6 +371,7 @@ static void default_domain_policies(void **state)
 	swiommu_log_reset();
 	swiommu_exit();
 	assert_false(swiommu_log_contains("leaked"));
+	assert_int_equal(swiommu_iommu_set_default_domain_policy("per-group"), 0);
 	assert_int_equal(swiommu_init(NULL), 0);
 }
 

@@ -346,17 +346,17 @@ public func abiIOMMUGroupDMAOwnerClaimed(_ g: UnsafeMutablePointer<iommu_group>?
 
 @c(iommu_set_dma_strict)
 public func abiIOMMUSetDMAStrict() {
-    IOMMUCore.current?.settings.strict = true
+    if let c = IOMMUCore.current { c.settings.strict = true } else { IOMMUCore.pending.strict = true }
 }
 
 @c(iommu_set_default_passthrough)
 public func abiIOMMUSetDefaultPassthrough(_ cmdLine: Bool) {
-    IOMMUCore.current?.settings.passthrough = true
+    if let c = IOMMUCore.current { c.settings.passthrough = true } else { IOMMUCore.pending.passthrough = true }
 }
 
 @c(iommu_set_default_translated)
 public func abiIOMMUSetDefaultTranslated(_ cmdLine: Bool) {
-    IOMMUCore.current?.settings.passthrough = false
+    if let c = IOMMUCore.current { c.settings.passthrough = false } else { IOMMUCore.pending.passthrough = false }
 }
 
 @c(iommu_default_passthrough)
@@ -396,13 +396,22 @@ public func abiOfIOMMUGetResvRegions(_ dev: UnsafeMutablePointer<device>?, _ lis
 
 @c(swiommu_iommu_set_default_domain_policy)
 public func abiIOMMUSetDefaultDomainPolicy(_ policy: UnsafePointer<CChar>?) -> CInt {
-    guard let c = core("swiommu_iommu_set_default_domain_policy") else { return Errno.noDevice.negated }
     let name = policy.map { String(cString: $0) } ?? "(null)"
     guard let p = DefaultDomainPolicy(rawValue: name) else {
         Kernel.log(.error, "swiommu: unknown default-domain policy '\(name)' (per-group, per-instance or global)")
         return Errno.invalid.negated
     }
-    c.settings.policy = p
+    if let c = IOMMUCore.current { c.settings.policy = p } else { IOMMUCore.pending.policy = p }
+    return 0
+}
+
+@c(swiommu_iommu_use_builtin_models)
+public func abiIOMMUUseBuiltinModels(_ enable: Bool) -> CInt {
+    guard Machine.current == nil else {
+        Kernel.log(.error, "swiommu: swiommu_iommu_use_builtin_models: call it before swiommu_init()")
+        return Errno.busy.negated
+    }
+    BuiltinModels.enabled = enable
     return 0
 }
 

@@ -264,7 +264,7 @@ public func abiMemGetStats(_ out: UnsafeMutablePointer<swiommu_mem_stats>?) -> C
 @c(swiommu_mem_check_leaks)
 public func abiMemCheckLeaks(_ print: Bool) -> CLong {
     guard let m = Machine.current else { return CLong(Errno.noDevice.negated) }
-    return CLong(m.memory.reportLeaks(print: print))
+    return CLong(m.memory.reportLeaks(print: print, sinceBoot: true))
 }
 
 @c(swiommu_ram_bank)

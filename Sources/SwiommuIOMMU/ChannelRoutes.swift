@@ -2,6 +2,7 @@
 // asks this for every mapping call (dma-direct or dma-iommu), the device-DMA model for every transfer.
 // Channels are swiommu's extension of the `iommus` binding (DESIGN.md): channel i is entry i.
 import CKernel
+import CSwiommuGlue
 import SwiommuBase
 import SwiommuPlatform
 
@@ -24,8 +25,14 @@ extension IOMMUCore {
         let state = DeviceState.of(dev)
         guard channel >= 0, channel < state.channels.count else { return .unavailable }
         guard let node = state.channels[channel].iommu, state.iommuLink == .attached else { return .direct }
-        guard let inst = dev.pointee.iommu?.pointee.iommu_dev, instance(for: node) == inst,
-              let g = group(of: dev), let d = g.domain else { return .unavailable }
-        return .translated(domain: d, route: 0)
+        guard let inst = dev.pointee.iommu?.pointee.iommu_dev, let g = group(of: dev), let d = g.domain else {
+            return .unavailable
+        }
+        // The master's first instance, or another one its driver programs with it (a second SysMMU).
+        if inst.pointee.fwnode == swiommu_glue_of_fwnode(node) { return .translated(domain: d, route: 0) }
+        if let master = MasterConfig.of(dev), master.ports.contains(where: { $0.instance.node == node }) {
+            return .translated(domain: d, route: 0)
+        }
+        return .unavailable
     }
 }

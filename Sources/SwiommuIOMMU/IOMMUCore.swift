@@ -19,9 +19,20 @@ public struct DefaultDomainSettings: Sendable {
     public var policy: DefaultDomainPolicy = .perGroup
 }
 
+/// Settings made while the machine is down, for the next boot (as the kernel's command line and the
+/// early iommu_set_* calls are): they override the board's /chosen.
+public struct PendingDomainSettings: Sendable {
+    public var passthrough: Bool?
+    public var strict: Bool?
+    public var policy: DefaultDomainPolicy?
+    public init() {}
+}
+
 public final class IOMMUCore: @unchecked Sendable {
     /// The core of the machine that is up (set at boot through Machine.bootHooks, cleared at shutdown).
     nonisolated(unsafe) public static var current: IOMMUCore?
+    /// What the next boot starts with (settings made while no machine is up).
+    nonisolated(unsafe) public static var pending = PendingDomainSettings()
 
     unowned let machine: Machine
     let lock = RecursiveLock()
@@ -36,6 +47,9 @@ public final class IOMMUCore: @unchecked Sendable {
         settings.passthrough = machine.board.options.passthrough
         settings.strict = machine.board.options.strict
         settings.policy = machine.board.options.policy
+        if let v = IOMMUCore.pending.passthrough { settings.passthrough = v }
+        if let v = IOMMUCore.pending.strict { settings.strict = v }
+        if let v = IOMMUCore.pending.policy { settings.policy = v }
         machine.iommuDriverBound = { [unowned self] node in self.instance(for: node) != nil }
         machine.iommuProbe = { [unowned self] dev in self.probe(dev) }
         machine.drivers.useDefaultDomain = { [unowned self] dev in self.useDefaultDomain(dev) }
@@ -47,7 +61,11 @@ public final class IOMMUCore: @unchecked Sendable {
         if installed { return }
         installed = true
         Machine.bootHooks.append { machine in IOMMUCore.current = IOMMUCore(machine: machine) }
-        Machine.shutdownHooks.append { _ in IOMMUCore.current?.shutdown() }
+        Machine.lateInitcallHooks.append { machine in BuiltinModels.registerDrivers(machine: machine) }
+        Machine.shutdownHooks.append { machine in
+            IOMMUCore.current?.shutdown()
+            BuiltinModels.shutdown()
+        }
     }
     nonisolated(unsafe) private static var installed = false
 
@@ -78,7 +96,22 @@ public final class IOMMUCore: @unchecked Sendable {
             iommu.pointee.list.prev = nil
             iommu.pointee.ready = true
             instances.append(iommu)
+            busProbe(iommu)
             return nil
+        }
+    }
+
+    /// Kernel: bus_iommu_probe from iommu_device_register. Since 6.11, __iommu_probe_device runs the bus's
+    /// dma_configure for a device no driver is bound to, so every master behind the new instance gets its
+    /// group and default domain now, not when a driver binds.
+    private func busProbe(_ iommu: UnsafeMutablePointer<IOMMUDevice>) {
+        for pdev in machine.drivers.devices where pdev.pointee.dev.driver == nil && pdev.pointee.dev.iommu == nil {
+            let dev = pdev.device
+            let behind = DeviceState.of(dev).channels.contains {
+                guard let node = $0.iommu else { return false }
+                return swiommu_glue_of_fwnode(node) == iommu.pointee.fwnode
+            }
+            if behind { _ = machine.configureDMA(dev) }
         }
     }
 

@@ -51,9 +51,11 @@ extension IOMMUCore {
     }
 
     /// The group of a device, or nil.
+    /// The group of a device, or nil. `iommu_group` is only ever set by the core, so it is trusted: no lookup.
+    @inline(__always)
     public func group(of dev: UnsafeMutablePointer<Device>) -> IOMMUGroup? {
-        guard let p = dev.pointee.iommu_group else { return nil }
-        return lock.withLock { groups.first { $0.opaque == p } }
+        guard let raw = dev.pointee.iommu_group?.pointee.swiommu else { return nil }
+        return Unmanaged<IOMMUGroup>.fromOpaque(raw).takeUnretainedValue()
     }
 
     /// Kernel: iommu_group_alloc. One reference for the caller.

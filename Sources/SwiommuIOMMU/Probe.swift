@@ -54,6 +54,7 @@ extension IOMMUCore {
     public func freeDevIOMMU(_ dev: UnsafeMutablePointer<Device>) {
         guard let di = dev.pointee.iommu else { return }
         if let spec = di.pointee.fwspec { free(spec) }
+        BuiltinModels.releasePrivate(di.pointee.priv)
         free(di)
         dev.pointee.iommu = nil
     }
@@ -67,8 +68,13 @@ extension IOMMUCore {
             if dev.pointee.iommu?.pointee.iommu_dev != nil { return 0 }
             let state = DeviceState.of(dev)
             var ops: UnsafePointer<IOMMUOps>?
+            var first: UnsafeMutablePointer<IOMMUDevice>?
             for ch in state.channels {
                 guard let node = ch.iommu, let inst = instance(for: node) else { continue }
+                // A further instance joins the master only where its driver takes such masters (exynos,
+                // DART); otherwise its channels are a route of their own (swiommu's channel extension).
+                if let f = first, f != inst, !BuiltinModels.takesMultiInstanceMasters(inst) { continue }
+                first = first ?? inst
                 var ret = fwspecInit(dev, fwnode: inst.pointee.fwnode)
                 if ret == 0 {
                     ops = inst.pointee.ops

@@ -31,6 +31,8 @@ public final class SimulatedMemory: @unchecked Sendable {
     var vmallocSpace: VmallocSpace
     var counters = MemoryStatistics()
     var cacheMaintenance: UInt64 = 0
+    /// Addresses live at the end of boot (markBootAllocations).
+    var bootAllocations: Set<UInt> = []
 
     /// Maps RAM as `layout` says. Throws what `PhysicalMemory.init` throws.
     public init(layout: [RAMBankLayout] = RAMBankLayout.defaultLayout,

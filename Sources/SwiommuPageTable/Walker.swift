@@ -36,6 +36,12 @@ public struct WalkFault: Error, Sendable, Equatable {
     public var kind: WalkFaultKind
     public var level: Int
     public var iova: UInt64
+
+    public init(kind: WalkFaultKind, level: Int, iova: UInt64) {
+        self.kind = kind
+        self.level = level
+        self.iova = iova
+    }
 }
 
 /// A successful translation.

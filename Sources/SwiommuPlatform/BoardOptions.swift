@@ -21,6 +21,9 @@ public struct BoardOptions: Sendable, Equatable {
     public var pageShift: Int?
     /// The kernel command line, as given.
     public var bootargs = ""
+    /// "swiommu,dart-upstream": DARTs behave as upstream's driver on a CPU with smaller pages (identity
+    /// default domains, locked DARTs refused) instead of swiommu's extension.
+    public var upstreamDART = false
 
     public init() {}
 
@@ -48,6 +51,7 @@ public struct BoardOptions: Sendable, Equatable {
             }
             o.policy = policy
         }
+        o.upstreamDART = DeviceTree.property(chosen, "swiommu,dart-upstream") != nil
         if let v = DeviceTree.cells(chosen, "swiommu,iommu-strict")?.first { o.strict = v != 0 }
         if let v = DeviceTree.cells(chosen, "swiommu,iommu-passthrough")?.first { o.passthrough = v != 0 }
         if let v = DeviceTree.cells(chosen, "swiommu,swiotlb-size") {

@@ -38,6 +38,8 @@ public final class Machine: @unchecked Sendable {
     public var iommuProbe: ((UnsafeMutablePointer<Device>) -> Int32)?
     /// Hooks that run when a machine boots, before its devices are made (the IOMMU core attaches here).
     nonisolated(unsafe) public static var bootHooks: [(Machine) -> Void] = []
+    /// Hooks that run after the initcalls (built-in drivers register here, so C drivers bind first).
+    nonisolated(unsafe) public static var lateInitcallHooks: [(Machine) -> Void] = []
     /// Hooks that run at shutdown once every driver is unbound, before the devices go.
     nonisolated(unsafe) public static var shutdownHooks: [(Machine) -> Void] = []
 
@@ -76,8 +78,10 @@ public final class Machine: @unchecked Sendable {
         Kernel.log(.info, "swiommu: booting \(board.model) (\(board.source)), \(geometry.size >> 10)K pages")
         machine.populate()
         swiommu_glue_run_initcalls()
+        for hook in lateInitcallHooks { hook(machine) }
         machine.initcallsDone = true
         machine.drivers.retryDeferredProbes()
+        memory.markBootAllocations()
         for pdev in machine.drivers.deferredDevices {
             let reason = DeviceState.of(pdev.device).deferReason
             Kernel.log(.warning, driver: "platform", device: machine.drivers.deviceName(pdev),

@@ -76,3 +76,11 @@ enum ReservedRegions {
         return out
     }
 }
+
+extension Machine {
+    /// The reserved IOVA regions the board gives the device at `node` (memory-region + iommu-addresses),
+    /// whether or not it is bound yet: what firmware set up for it.
+    public func reservedRegions(of node: UnsafeMutablePointer<DeviceNode>) -> [ReservedRegion] {
+        ReservedRegions.regions(for: node, in: tree, coherent: false, machine: self)
+    }
+}

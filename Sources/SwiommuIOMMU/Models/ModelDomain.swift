@@ -1,0 +1,301 @@
+// A paging domain of a built-in model: its table(s) and the hardware contexts it is programmed into. One
+// domain may serve masters behind several instances: they walk one shared table when their formats allow
+// (the usual case, and how a domain reuses a locked DART's firmware table), otherwise the domain keeps a
+// table per format and applies every map and unmap to each. Invalidations reach every instance attached.
+import Glibc
+import CKernel
+import SwiommuBase
+import SwiommuMemory
+import SwiommuPageTable
+import SwiommuPlatform
+
+final class ModelDomain: @unchecked Sendable {
+    /// One instance the domain is programmed into.
+    struct Attachment {
+        let instance: BuiltinIOMMU
+        let context: Int
+        let table: Int
+        /// Masters (ports) using it.
+        var users: Int
+    }
+
+    /// `struct iommu_domain`, followed by this object's unmanaged reference.
+    let storage: UnsafeMutableRawPointer
+    var domain: UnsafeMutablePointer<IOMMUDomain> { storage.assumingMemoryBound(to: IOMMUDomain.self) }
+    /// The tables; [0] is the one iova_to_phys reads. `tableOwners[i]` is the instance table i was made for.
+    private(set) var tables: [ModelTable]
+    private(set) var tableOwners: [BuiltinIOMMU]
+    private(set) var attachments: [Attachment] = []
+    let lock = Lock()
+    /// Bytes mapped now (to tell an empty domain, which may still change tables, from a populated one).
+    private(set) var mappedBytes: UInt64 = 0
+
+    static let storageSize = MemoryLayout<IOMMUDomain>.stride + MemoryLayout<UnsafeRawPointer>.stride
+
+    /// A domain made for a device behind `instance`, with the table `instance` makes. Nil when the table
+    /// cannot be allocated.
+    init?(instance: BuiltinIOMMU, ops: UnsafePointer<iommu_domain_ops>, table: ModelTable? = nil, mappedBytes: UInt64 = 0) {
+        guard let t = table ?? instance.makeTable() else { return nil }
+        tables = [t]
+        tableOwners = [instance]
+        self.mappedBytes = mappedBytes
+        storage = calloc(1, Self.storageSize)!
+        let d = storage.assumingMemoryBound(to: IOMMUDomain.self)
+        d.pointee.type = IOMMU_DOMAIN_UNMANAGED_VALUE
+        d.pointee.ops = ops
+        d.pointee.pgsize_bitmap = UInt(instance.domainPageSizes)
+        d.pointee.geometry.aperture_start = instance.aperture.start
+        d.pointee.geometry.aperture_end = instance.aperture.end
+        d.pointee.geometry.force_aperture = true
+        (storage + MemoryLayout<IOMMUDomain>.stride).storeBytes(of: Unmanaged.passRetained(self).toOpaque(),
+                                                               as: UnsafeRawPointer.self)
+    }
+
+    @inline(__always)
+    static func from(_ d: UnsafeMutablePointer<IOMMUDomain>) -> ModelDomain {
+        let raw = (UnsafeRawPointer(d) + MemoryLayout<IOMMUDomain>.stride).load(as: UnsafeRawPointer.self)
+        return Unmanaged<ModelDomain>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    /// Kernel: the driver's domain free. Tables go; the reference the storage held is dropped.
+    func free() {
+        if attachments.contains(where: { $0.users > 0 }) {
+            Kernel.warn("swiommu: freeing a domain still attached to \(attachments.filter { $0.users > 0 }.count) IOMMU(s)")
+        }
+        // The driver's domain_free: the contexts (context banks, ASIDs) go, with a TLB invalidation.
+        for a in attachments {
+            a.instance.lock.withLock {
+                a.instance.invalidate(context: a.context)
+                a.instance.uninstall(context: a.context)
+                a.instance.releaseContext(a.context, of: self)
+            }
+        }
+        attachments.removeAll()
+        for t in tables { t.destroy() }
+        tables.removeAll()
+        tableOwners.removeAll()
+        let raw = (storage + MemoryLayout<IOMMUDomain>.stride).load(as: UnsafeRawPointer.self)
+        Glibc.free(storage)
+        Unmanaged<ModelDomain>.fromOpaque(raw).release()
+    }
+
+    /// The context this domain has on `instance`, or nil.
+    @inline(__always)
+    func context(on instance: BuiltinIOMMU) -> Int? {
+        for a in attachments where a.instance === instance { return a.context }
+        return nil
+    }
+
+    // MARK: Attach. Kernel: the drivers' attach_dev (context allocation, STE/SMR/uTLB programming).
+
+    /// Program every port of `master` for this domain: 0, or the driver's errno (nothing changed then).
+    func attach(_ master: MasterConfig, dev: UnsafeMutablePointer<Device>) -> Int32 {
+        lock.lock()
+        var added: [Int] = []
+        var ret: Int32 = 0
+        for port in master.ports {
+            if let i = attachments.firstIndex(where: { $0.instance === port.instance }) {
+                if attachments[i].users == 0 {
+                    // A context kept with its domain: program it again.
+                    let a = attachments[i]
+                    a.instance.lock.withLock { a.instance.install(self, table: a.table, at: a.context) }
+                }
+                attachments[i].users += 1
+                added.append(i)
+                port.instance.didAttach(dev, context: attachments[i].context, reused: true)
+                continue
+            }
+            guard port.instance.accepts(self) else {
+                ret = Errno.invalid.negated
+                break
+            }
+            guard let table = tableIndex(for: port.instance) else {
+                port.instance.log(.error, "swiommu: domain cannot be shared with \(String(cString: dev_name(dev))): "
+                                  + "its mappings live in a table format this instance does not walk; attach before mapping")
+                ret = Errno.invalid.negated
+                break
+            }
+            let allocated = port.instance.lock.withLock { port.instance.allocateContext(for: self) }
+            guard case .success(let context) = allocated else {
+                if case .failure(let e) = allocated {
+                    ret = e.negated
+                    port.instance.attachFailed(dev, error: e)
+                }
+                break
+            }
+            port.instance.lock.withLock { port.instance.install(self, table: table, at: context) }
+            attachments.append(Attachment(instance: port.instance, context: context, table: table, users: 1))
+            added.append(attachments.count - 1)
+            port.instance.didAttach(dev, context: context, reused: false)
+        }
+        if ret != 0 {
+            for i in added.reversed() { release(at: i) }
+            dropUnusedTables()
+            lock.unlock()
+            return ret
+        }
+        lock.unlock()
+        if let old = master.domain, old !== self { old.detach(master) }
+        master.domain = self
+        for port in master.ports {
+            port.instance.lock.withLock { port.instance.enabledStreams.formUnion(port.ids) }
+        }
+        return 0
+    }
+
+    /// Unprogram `master`'s ports (the master moves to another domain, identity, or blocked).
+    func detach(_ master: MasterConfig) {
+        lock.withLock {
+            for port in master.ports {
+                if let i = attachments.firstIndex(where: { $0.instance === port.instance }) { release(at: i) }
+            }
+        }
+        if master.domain === self { master.domain = nil }
+    }
+
+    private func release(at i: Int) {
+        attachments[i].users -= 1
+        guard attachments[i].users == 0 else { return }
+        // A context that lives with its domain stays allocated (and its IOTLB entries with it, as on the
+        // hardware until the driver invalidates); the others go now.
+        guard !type(of: attachments[i].instance).contextsFollowDomain else { return }
+        let a = attachments.remove(at: i)
+        a.instance.lock.withLock {
+            a.instance.uninstall(context: a.context)
+            a.instance.releaseContext(a.context, of: self)
+        }
+    }
+
+    /// The table `instance` walks: a shared one when the formats allow, else a new one (only while the domain
+    /// is empty: a populated table cannot be copied). Nil when neither is possible.
+    private func tableIndex(for instance: BuiltinIOMMU) -> Int? {
+        switch instance.tableChoice(for: self) {
+        case .index(let i): return i
+        case .refuse: return nil
+        case .shareOrMake: break
+        }
+        for (i, owner) in tableOwners.enumerated() where instance.canShareTable(with: owner) { return i }
+        guard mappedBytes == 0, let t = instance.makeTable() else { return nil }
+        tables.append(t)
+        tableOwners.append(instance)
+        return tables.count - 1
+    }
+
+    /// Replace table 0 by `table` (made for `instance`) while the domain is empty and unattached: how a domain
+    /// adopts a locked DART's firmware table. The old table is freed.
+    func adopt(_ table: ModelTable, of instance: BuiltinIOMMU, bytesMapped: UInt64) -> Bool {
+        lock.withLock {
+            guard mappedBytes == 0, attachments.isEmpty, tables.count == 1 else { return false }
+            tables[0].destroy()
+            tables[0] = table
+            tableOwners[0] = instance
+            mappedBytes = bytesMapped
+            return true
+        }
+    }
+
+    /// The index of `table` among the domain's tables.
+    func index(of table: ModelTable) -> Int? { tables.firstIndex { $0 === table } }
+
+    /// Add a table `instance` walks, while the domain is empty (called with the domain locked, from attach).
+    func appendTable(_ table: ModelTable, of instance: BuiltinIOMMU) -> Int? {
+        guard mappedBytes == 0 else { return nil }
+        tables.append(table)
+        tableOwners.append(instance)
+        return tables.count - 1
+    }
+
+    /// The instances the domain is programmed into.
+    var instances: [BuiltinIOMMU] { lock.withLock { attachmentInstances } }
+    /// The same, for callers that hold the domain's lock (attach's hooks).
+    var attachmentInstances: [BuiltinIOMMU] { attachments.map(\.instance) }
+
+    /// Tables beyond the first that no attachment walks any more go.
+    private func dropUnusedTables() {
+        var i = tables.count - 1
+        while i > 0 {
+            if !attachments.contains(where: { $0.table == i }) && i == tables.count - 1 {
+                tables.removeLast().destroy()
+                tableOwners.removeLast()
+            }
+            i -= 1
+        }
+    }
+
+    // MARK: Map and unmap. Kernel: the drivers' map_pages/unmap_pages over io-pgtable or their own tables.
+
+    @inline(__always)
+    func map(iova: UInt64, paddr: UInt64, pageSize: UInt64, count: Int, prot: Int32, gfp: UInt32,
+             mapped: UnsafeMutablePointer<Int>) -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        var done = 0
+        var ret = tables[0].map(iova: iova, paddr: paddr, pageSize: pageSize, count: count, prot: prot, gfp: gfp, mapped: &done)
+        if tables.count > 1 && done > 0 {
+            for t in tables.dropFirst() {
+                var m = 0
+                let r = t.map(iova: iova, paddr: paddr, pageSize: pageSize, count: done / Int(pageSize), prot: prot,
+                              gfp: gfp, mapped: &m)
+                if r != 0 {
+                    // Keep the tables in step: take back what every table mapped of this batch.
+                    for u in tables { _ = u.unmap(iova: iova, pageSize: pageSize, count: done / Int(pageSize)) }
+                    done = 0
+                    ret = r
+                    break
+                }
+            }
+        }
+        mappedBytes &+= UInt64(done)
+        mapped.pointee += done
+        return ret
+    }
+
+    @inline(__always)
+    func unmap(iova: UInt64, pageSize: UInt64, count: Int, gather: UnsafeMutablePointer<iommu_iotlb_gather>?) -> Int {
+        lock.lock()
+        let n = tables[0].unmap(iova: iova, pageSize: pageSize, count: count)
+        if tables.count > 1 && n > 0 {
+            for t in tables.dropFirst() { _ = t.unmap(iova: iova, pageSize: n, count: 1) }
+        }
+        mappedBytes &-= min(n, mappedBytes)
+        lock.unlock()
+        guard n > 0 else { return 0 }
+        if let gather, !gather.pointee.queued {
+            // iommu_iotlb_gather_add_range, with the page size io-pgtable's tlb_add_page would record.
+            let end = UInt(iova &+ n &- 1)
+            if gather.pointee.start > UInt(iova) { gather.pointee.start = UInt(iova) }
+            if gather.pointee.end < end { gather.pointee.end = end }
+            gather.pointee.pgsize = Int(pageSize)
+        } else if gather == nil {
+            invalidate(iova: iova, size: n)
+        }
+        return Int(n)
+    }
+
+    func iovaToPhys(_ iova: UInt64) -> UInt64 {
+        lock.withLock { tables.isEmpty ? 0 : tables[0].iovaToPhys(iova) }
+    }
+
+    // MARK: IOTLB maintenance
+
+    /// Kernel: iotlb_sync: invalidate the gathered range on every instance (strict mode's cost).
+    func sync(_ gather: UnsafeMutablePointer<iommu_iotlb_gather>?) {
+        guard let gather, gather.pointee.pgsize != 0, gather.pointee.end >= gather.pointee.start else { return }
+        invalidate(iova: UInt64(gather.pointee.start), size: UInt64(gather.pointee.end - gather.pointee.start) &+ 1)
+    }
+
+    func invalidate(iova: UInt64, size: UInt64) {
+        lock.lock()
+        let targets = attachments
+        lock.unlock()
+        for a in targets { a.instance.lock.withLock { a.instance.invalidate(context: a.context, iova: iova, size: size) } }
+    }
+
+    /// Kernel: flush_iotlb_all.
+    func flushAll() {
+        lock.lock()
+        let targets = attachments
+        lock.unlock()
+        for a in targets { a.instance.lock.withLock { a.instance.invalidate(context: a.context) } }
+    }
+}
