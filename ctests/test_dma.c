@@ -31,10 +31,11 @@ static const struct of_device_id ids[] = {
 };
 static struct platform_driver drv = { .probe = probe, .driver = { .name = "dma-test", .of_match_table = ids } };
 
-/* Per test: a fresh board with the test driver bound to the direct-path masters. */
+/* Per test: a fresh board without IOMMU drivers (the codec and the engine on the direct path too), with the
+ * test driver bound to the direct-path masters. */
 static int setup(void **state)
 {
-	int ret = boot(state);
+	int ret = boot_without_iommu_drivers(state);
 
 	if (ret)
 		return ret;
