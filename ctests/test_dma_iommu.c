@@ -275,6 +275,7 @@ static void iommu_forcedac_skips_the_32bit_attempt(void **state)
 	struct device *nic = swiommu_find_device(NIC);
 	struct page *pg = alloc_page(GFP_KERNEL);
 
+	assert_true(swiommu_log_contains("Forcing DAC for PCI devices"));
 	assert_int_equal(dma_set_mask_and_coherent(nic, DMA_BIT_MASK(64)), 0);
 	dma_addr_t a = dma_map_page(nic, pg, 0, 64, DMA_TO_DEVICE);
 	assert_int_equal(a, 0xfffffffff000ULL);

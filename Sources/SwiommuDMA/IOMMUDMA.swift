@@ -53,7 +53,12 @@ public enum IOMMUDMA {
     /// dispatcher logs "Failed to set up IOMMU for device %s; retaining platform DMA ops" and goes direct.
     public static func setup(_ dev: UnsafeMutablePointer<Device>, domain: UnsafeMutablePointer<IOMMUDomain>) -> Int32 {
         guard let memory = Machine.current?.memory else { return Errno.noDevice.negated }
-        if isPCI(dev), let di = dev.pointee.iommu { di.pointee.pci_32bit_workaround = forceDAC() ? 0 : 1 }
+        if isPCI(dev), let di = dev.pointee.iommu {
+            let dac = forceDAC()
+            // Kernel: iommu_dma_forcedac_setup's line, once per boot.
+            if dac && WarnOnce.fire("iommu.forcedac") { Kernel.log(.info, "Forcing DAC for PCI devices") }
+            di.pointee.pci_32bit_workaround = dac ? 0 : 1
+        }
         return IOMMUDMACookie.get(domain, memory: memory).initialise(for: dev)
     }
 

@@ -48,8 +48,10 @@ final class FQRing: @unchecked Sendable {
 
     deinit { entries.deallocate() }
 
+    /// Also the kernel's smp_mb() before taking it in queue_iova: a locked read-modify-write that orders the
+    /// driver's page-table update before the entry becomes visible to a flush on another thread.
     @inline(__always) func lock() {
-        while !spin.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged { sched_yield() }
+        while !spin.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged { sched_yield() }
     }
 
     @inline(__always) func unlock() { spin.store(0, ordering: .releasing) }
@@ -136,8 +138,7 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
     /// Queue an unmapped range (and the gather's freed table pages) until the next IOTLB flush.
     @inline(__always)
     func queue(pfn: UInt64, pages: UInt64, freelist gather: UnsafeMutablePointer<iommu_iotlb_gather>) {
-        // Order against the driver's page-table update, for a flush on another CPU.
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        // The ring lock's read-modify-write is the kernel's smp_mb() here (see FQRing.lock).
         currentRing()._withUnsafeGuaranteedRef { ring in
             ring.lock()
             // First remove all entries from the flush queue that have already been flushed out on another CPU.
