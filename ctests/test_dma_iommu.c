@@ -23,56 +23,10 @@
 #include <linux/swiotlb.h>
 #include <linux/vmalloc.h>
 #include <swiommu/swiommu.h>
-#include "swiommu_test.h"
+#include "test_dma_iommu.h"
 
-#define ETH	"/soc/ethernet@fe600000"
-#define ENGINE	"/soc/dma-controller@fe100000"
-#define CODEC	"/soc/codec-bus/codec@fe400000"
-#define DISPLAY	"/soc/display@fe200000"
-#define NIC	"0000:00:00.0"
-
-static int master_probe(struct platform_device *pdev) { (void)pdev; return 0; }
-static const struct of_device_id master_ids[] = {
-	{ .compatible = "swiommu,ethernet" }, { .compatible = "swiommu,dma-engine" },
-	{ .compatible = "swiommu,video-codec" }, { .compatible = "swiommu,display" }, { .compatible = "swiommu,gpu" },
-	{ .compatible = "swiommu,pci-nic" }, { }
-};
-static struct platform_driver master_driver = {
-	.probe = master_probe,
-	.driver = { .name = "dma-iommu-test-master", .of_match_table = master_ids },
-};
-
-/* Per test: the default board (or one that includes it), the test driver bound to the masters. */
-static int setup(void **state)
-{
-	int ret = boot(state);
-
-	return ret ? ret : platform_driver_register(&master_driver);
-}
-
-static int teardown(void **state)
-{
-	platform_driver_unregister(&master_driver);
-	return shut_down(state);
-}
-
-/* Reboot on the default board with extra /chosen properties (a .dts that includes it). */
-static void reboot_with_chosen(const char *chosen)
-{
-	char path[] = "/tmp/swiommu-dma-iommu-XXXXXX.dts";
-	int fd = mkstemps(path, 4);
-
-	assert_true(fd >= 0);
-	dprintf(fd, "/include/ \"%s/examples/boards/default.dts\"\n/ { chosen { %s }; };\n", SWIOMMU_SOURCE_DIR, chosen);
-	close(fd);
-	platform_driver_unregister(&master_driver);
-	swiommu_exit();
-	swiommu_warn_reset();
-	swiommu_log_reset();
-	assert_int_equal(swiommu_init(path), 0);
-	unlink(path);
-	assert_int_equal(platform_driver_register(&master_driver), 0);
-}
+/* A board with the flush queue on: lazy unmapping where the driver reports IOMMU_CAP_DEFERRED_FLUSH. */
+#define LAZY	"/ { chosen { swiommu,iommu-strict = <0>; }; };"
 
 static void fill(void *p, int seed, size_t len)
 {
@@ -271,7 +225,7 @@ static void pci_functions_try_32bit_iovas_first(void **state)
 static void iommu_forcedac_skips_the_32bit_attempt(void **state)
 {
 	(void)state;
-	reboot_with_chosen("bootargs = \"iommu.strict=1 iommu.forcedac=1\";");
+	reboot_with("/ { chosen { bootargs = \"iommu.strict=1 iommu.forcedac=1\"; }; };");
 	struct device *nic = swiommu_find_device(NIC);
 	struct page *pg = alloc_page(GFP_KERNEL);
 
@@ -311,7 +265,7 @@ static void a_strict_unmap_invalidates_at_once(void **state)
 static void lazy_unmaps_leave_the_iotlb_until_the_flush(void **state)
 {
 	(void)state;
-	reboot_with_chosen("swiommu,iommu-strict = <0>;");
+	reboot_with(LAZY);
 	struct device *eng = swiommu_find_device(ENGINE);
 	struct page *pg = alloc_page(GFP_KERNEL);
 	char want[16], got[16];
@@ -360,7 +314,7 @@ static unsigned long flushes(struct device *dev)
 static void a_full_flush_queue_flushes_at_once(void **state)
 {
 	(void)state;
-	reboot_with_chosen("swiommu,iommu-strict = <0>;");
+	reboot_with(LAZY);
 	struct device *eng = swiommu_find_device(ENGINE);
 	struct page *pg = alloc_page(GFP_KERNEL);
 	dma_addr_t first = 0;
@@ -396,7 +350,7 @@ static void a_full_flush_queue_flushes_at_once(void **state)
 static void each_thread_has_its_own_ring(void **state)
 {
 	(void)state;
-	reboot_with_chosen("swiommu,iommu-strict = <0>;");
+	reboot_with(LAZY);
 	struct device *eng = swiommu_find_device(ENGINE);
 	struct page *pg = alloc_page(GFP_KERNEL);
 

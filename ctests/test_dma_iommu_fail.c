@@ -19,53 +19,9 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <swiommu/swiommu.h>
-#include "swiommu_test.h"
+#include "test_dma_iommu.h"
 
-#define ETH	"/soc/ethernet@fe600000"
-#define CODEC	"/soc/codec-bus/codec@fe400000"
-#define DISPLAY	"/soc/display@fe200000"
-
-static int master_probe(struct platform_device *pdev) { (void)pdev; return 0; }
-static const struct of_device_id master_ids[] = {
-	{ .compatible = "swiommu,ethernet" }, { .compatible = "swiommu,video-codec" }, { .compatible = "swiommu,display" },
-	{ }
-};
-static struct platform_driver master_driver = {
-	.probe = master_probe,
-	.driver = { .name = "dma-iommu-test-master", .of_match_table = master_ids },
-};
 static const struct dma_map_ops empty_ops;
-
-static int setup(void **state)
-{
-	int ret = boot(state);
-
-	return ret ? ret : platform_driver_register(&master_driver);
-}
-
-static int teardown(void **state)
-{
-	platform_driver_unregister(&master_driver);
-	return shut_down(state);
-}
-
-/* Reboot on the default board with an overlay (a .dts that includes it). */
-static void reboot_with(const char *overlay)
-{
-	char path[] = "/tmp/swiommu-dma-iommu-fail-XXXXXX.dts";
-	int fd = mkstemps(path, 4);
-
-	assert_true(fd >= 0);
-	dprintf(fd, "/include/ \"%s/examples/boards/default.dts\"\n%s\n", SWIOMMU_SOURCE_DIR, overlay);
-	close(fd);
-	platform_driver_unregister(&master_driver);
-	swiommu_exit();
-	swiommu_warn_reset();
-	swiommu_log_reset();
-	assert_int_equal(swiommu_init(path), 0);
-	unlink(path);
-	assert_int_equal(platform_driver_register(&master_driver), 0);
-}
 
 static u64 free_bytes(void)
 {
