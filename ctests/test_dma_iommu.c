@@ -237,6 +237,32 @@ static void iommu_forcedac_skips_the_32bit_attempt(void **state)
 	__free_page(pg);
 }
 
+static void channels_map_through_their_own_paths(void **state)
+{
+	(void)state;
+	/* The engine's channels 0-3 share one SMMUv3 domain (one address), 6-7 bypass translation. */
+	struct device *eng = swiommu_find_device(ENGINE);
+	struct page *pg = alloc_page(GFP_DMA32);
+	dma_addr_t addrs[8];
+	char got[4];
+
+	memset(addrs, 0, sizeof(addrs));
+	strcpy(page_address(pg), "dma");
+	dma_addr_t first = dma_map_page_attrs_multi(eng, pg, 0, PAGE_SIZE, DMA_TO_DEVICE, 0, 0xc3, addrs);
+	assert_int_equal(first, 0xfffff000);
+	assert_int_equal(addrs[1], 0xfffff000);
+	assert_int_equal(addrs[6], page_to_phys(pg));
+	assert_int_equal(addrs[7], page_to_phys(pg));
+	assert_int_equal(swiommu_dma_read(eng, 1, addrs[1], got, 4), 0);
+	assert_string_equal(got, "dma");
+	assert_int_equal(swiommu_dma_read(eng, 6, addrs[6], got, 4), 0);
+	assert_string_equal(got, "dma");
+	dma_unmap_page_attrs_multi(eng, addrs, PAGE_SIZE, DMA_TO_DEVICE, 0, 0xc3);
+	assert_int_equal(iommu_iova_to_phys(iommu_get_domain_for_dev(eng), 0xfffff000), 0);
+	assert_int_equal(swiommu_warn_count(), 0);
+	__free_page(pg);
+}
+
 // MARK: Strict and lazy invalidation
 
 static void a_strict_unmap_invalidates_at_once(void **state)
@@ -527,6 +553,31 @@ static void small_kmalloc_buffers_bounce_for_a_noncoherent_master(void **state)
 	kfree(buf);
 }
 
+static void a_noncoherent_list_is_cleaned_and_invalidated(void **state)
+{
+	(void)state;
+	struct device *codec = swiommu_find_device(CODEC);
+	struct page *p[2] = { alloc_page(GFP_KERNEL), alloc_page(GFP_KERNEL) };
+	struct scatterlist sg[2];
+	char got[8];
+
+	memset(page_address(p[1]), 0, PAGE_SIZE);
+	strcpy(page_address(p[0]), "in");
+	sg_init_table(sg, 2);
+	sg_set_page(&sg[0], p[0], PAGE_SIZE, 0);
+	sg_set_page(&sg[1], p[1], PAGE_SIZE, 0);
+	assert_int_equal(dma_map_sg(codec, sg, 2, DMA_BIDIRECTIONAL), 1);	/* one segment */
+	assert_false(sg_dma_is_swiotlb(sg));
+	assert_int_equal(swiommu_dma_read(codec, 0, sg_dma_address(sg), got, 3), 0);
+	assert_string_equal(got, "in");
+	assert_int_equal(swiommu_dma_write(codec, 0, sg_dma_address(sg) + PAGE_SIZE, "out", 4), 0);
+	assert_string_equal(page_address(p[1]), "");	/* not before the unmap's invalidate */
+	dma_unmap_sg(codec, sg, 2, DMA_BIDIRECTIONAL);
+	assert_string_equal(page_address(p[1]), "out");
+	__free_page(p[0]);
+	__free_page(p[1]);
+}
+
 // MARK: A 16 KiB granule under 4 KiB pages
 
 static void a_16k_dart_bounces_unaligned_buffers(void **state)
@@ -730,6 +781,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_bus_limit_and_reserved_regions_bound_the_iovas, setup, teardown),
 		cmocka_unit_test_setup_teardown(pci_functions_try_32bit_iovas_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(iommu_forcedac_skips_the_32bit_attempt, setup, teardown),
+		cmocka_unit_test_setup_teardown(channels_map_through_their_own_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_strict_unmap_invalidates_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(lazy_unmaps_leave_the_iotlb_until_the_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_full_flush_queue_flushes_at_once, setup, teardown),
@@ -738,6 +790,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(map_sg_pads_to_segment_boundaries, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_noncoherent_master_gets_cache_maintenance, setup, teardown),
 		cmocka_unit_test_setup_teardown(small_kmalloc_buffers_bounce_for_a_noncoherent_master, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_noncoherent_list_is_cleaned_and_invalidated, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_16k_dart_bounces_unaligned_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(coherent_memory_is_one_iova_range_over_scattered_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(coherent_memory_of_a_noncoherent_master_is_uncached, setup, teardown),
