@@ -66,7 +66,8 @@ import CKernel
         #expect(FaultPoint(name: "alloc_pages") == .allocPages)
         #expect(FaultPoint(name: "vmalloc") == .vmalloc)
         #expect(FaultPoint(name: "iova") == .iova)
-        #expect(FaultPoint(name: "swiotlb") == nil)
+        #expect(FaultPoint(name: "swiotlb") == .swiotlb)
+        #expect(FaultPoint(name: "no-such-point") == nil)
     }
 }
 
