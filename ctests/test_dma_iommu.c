@@ -619,6 +619,13 @@ static void a_16k_dart_bounces_unaligned_buffers(void **state)
 	assert_int_equal(h % SZ_16K, 0);
 	assert_int_equal(iommu_iova_to_phys(d, h) % SZ_16K, 0);
 	dma_free_coherent(disp, PAGE_SIZE, cpu, h);
+	/* So are dma_alloc_pages() blocks: mapped in place, not bounced. */
+	struct page *blk = dma_alloc_pages(disp, PAGE_SIZE, &h, DMA_FROM_DEVICE, GFP_KERNEL);
+	assert_non_null(blk);
+	assert_int_equal(swiommu_swiotlb_used(), 0);
+	assert_int_equal(iommu_iova_to_phys(d, h), page_to_phys(blk));
+	assert_int_equal(swiommu_dma_write(disp, 0, h + PAGE_SIZE, "tail", 5), 0);	/* its own granule */
+	dma_free_pages(disp, PAGE_SIZE, blk, h, DMA_FROM_DEVICE);
 	assert_int_equal(dma_max_mapping_size(disp), swiotlb_max_mapping_size(disp));
 	assert_int_equal(swiommu_warn_count(), 1);
 	__free_pages(pg, 2);

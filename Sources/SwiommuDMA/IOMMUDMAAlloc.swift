@@ -49,6 +49,9 @@ struct IOMMUDMAPages {
 struct DMASGTHandle {
     var sgt: SGTable
     var pages: IOMMUDMAPages
+
+    static let tableOffset = MemoryLayout<DMASGTHandle>.offset(of: \DMASGTHandle.sgt)!
+    static let pagesOffset = MemoryLayout<DMASGTHandle>.offset(of: \DMASGTHandle.pages)!
 }
 
 /// Kernel: __GFP_NORETRY, __GFP_DIRECT_RECLAIM, __GFP_NOWARN, __GFP_HIGHMEM, __GFP_COMP.
@@ -267,12 +270,13 @@ extension IOMMUDMACookie {
             return nil
         }
         let phys = memory.physical.physicalAddress(of: page)!
-        let dma = mapPage(dev, phys: phys.rawValue, size: size, direction: direction, attributes: .skipCPUSync)
+        // Whole granules: a larger granule's block is mapped in place, not bounced.
+        let dma = mapPage(dev, phys: phys.rawValue, size: allocSize, direction: direction, attributes: .skipCPUSync)
         if dma.isMappingError {
             memory.freePages(page, order: order(of: allocSize))
             return nil
         }
-        memset(memory.physical.virtualAddress(of: page)!, 0, size)
+        memset(memory.physical.virtualAddress(of: page)!, 0, allocSize)
         handle.pointee = dma.rawValue
         return page
     }
@@ -290,28 +294,31 @@ extension IOMMUDMACookie {
         guard let raw = memory.kmalloc(size: MemoryLayout<DMASGTHandle>.stride, gfp: GFP(rawValue: gfp), site: nil) else {
             return nil
         }
-        let sh = raw.assumingMemoryBound(to: DMASGTHandle.self)
-        let table = UnsafeMutableRawPointer(sh).assumingMemoryBound(to: SGTable.self)
+        let table = (raw + DMASGTHandle.tableOffset).assumingMemoryBound(to: SGTable.self)
         table.initialize(to: SGTable())
         guard let pages = allocNoncontiguousPages(dev, size: size, table: table, gfp: gfp, attributes: attributes) else {
             memory.kfree(raw)
             return nil
         }
-        (raw + MemoryLayout<DMASGTHandle>.offset(of: \DMASGTHandle.pages)!)
-            .assumingMemoryBound(to: IOMMUDMAPages.self).initialize(to: pages)
+        (raw + DMASGTHandle.pagesOffset).assumingMemoryBound(to: IOMMUDMAPages.self).initialize(to: pages)
         return table
+    }
+
+    /// Kernel: sgt_handle(sgt), the container_of of the table.
+    private func handle(of table: UnsafeMutablePointer<SGTable>) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(table) - DMASGTHandle.tableOffset
     }
 
     /// Kernel: sgt_handle(sgt)->pages.
     private func pages(of table: UnsafeMutablePointer<SGTable>) -> IOMMUDMAPages {
-        UnsafeMutableRawPointer(table).assumingMemoryBound(to: DMASGTHandle.self).pointee.pages
+        (handle(of: table) + DMASGTHandle.pagesOffset).assumingMemoryBound(to: IOMMUDMAPages.self).pointee
     }
 
     func freeNoncontiguous(_ dev: UnsafeMutablePointer<Device>, size: Int, table: UnsafeMutablePointer<SGTable>) {
         unmap(table.pointee.sgl.pointee.dma_address, size: size)
         pages(of: table).free(memory)
         SG.freeTable(table, memory: memory)
-        memory.kfree(UnsafeRawPointer(table))
+        memory.kfree(UnsafeRawPointer(handle(of: table)))
     }
 
     func vmapNoncontiguous(size: Int, table: UnsafeMutablePointer<SGTable>) -> UnsafeMutableRawPointer? {
