@@ -9,6 +9,9 @@ public final class DomainState {
     public internal(set) var faults: UInt64 = 0
     /// Groups whose default domain this is (more than one under the per-instance and global policies).
     public internal(set) var defaultUsers = 0
+    /// dma-iommu's cookie for a DMA API domain (kernel: domain->iova_cookie): a retained object reference
+    /// (Unmanaged.toOpaque) the DMA layer sets; released here when the domain goes.
+    public var dmaCookie: UnsafeMutableRawPointer?
 
     /// The state of a domain, created on first use.
     public static func of(_ d: UnsafeMutablePointer<IOMMUDomain>) -> DomainState {
@@ -21,6 +24,9 @@ public final class DomainState {
     /// Release the state before the driver frees the domain.
     static func drop(_ d: UnsafeMutablePointer<IOMMUDomain>) {
         guard let raw = d.pointee.swiommu else { return }
+        if let c = Unmanaged<DomainState>.fromOpaque(raw).takeUnretainedValue().dmaCookie {
+            Unmanaged<AnyObject>.fromOpaque(c).release()
+        }
         Unmanaged<DomainState>.fromOpaque(raw).release()
         d.pointee.swiommu = nil
     }

@@ -3,8 +3,8 @@
 import CSwiommuGlue
 import SwiommuBase
 
-/// A process-wide virtual clock in milliseconds and the domains whose depot work it drives. Kernel: jiffies and
-/// `schedule_delayed_work` on `system_wq`.
+/// A process-wide virtual clock in milliseconds, the domains whose depot work it drives and the timers of other
+/// layers. Kernel: jiffies, `schedule_delayed_work` on `system_wq`, timers.
 public enum IOVAClock {
     /// Kernel: `IOVA_DEPOT_DELAY` = msecs_to_jiffies(100).
     public static let depotDelay: UInt64 = 100
@@ -12,6 +12,34 @@ public enum IOVAClock {
     final class State: @unchecked Sendable {
         let lock = Lock()
         var domains: [IOVADomain] = []
+        /// Armed timers of other layers.
+        var timers: [Timer] = []
+    }
+
+    /// A timer another layer runs on this clock (dma-iommu's flush-queue timer). It fires, under the clock's
+    /// lock, when an advance reaches its due time; its function must not arm or cancel timers. Kernel:
+    /// `struct timer_list`, `mod_timer`, `timer_delete_sync`.
+    public final class Timer: @unchecked Sendable {
+        fileprivate var due: UInt64 = 0
+        fileprivate let function: () -> Void
+        public init(_ function: @escaping () -> Void) { self.function = function }
+
+        /// Kernel: `mod_timer(timer, jiffies + msecs_to_jiffies(ms))`: (re)arm to fire `ms` from now.
+        public func arm(after ms: UInt64) {
+            let s = IOVAClock.state
+            s.lock.lock()
+            due = IOVAClock.now &+ ms
+            if !s.timers.contains(where: { $0 === self }) { s.timers.append(self) }
+            s.lock.unlock()
+        }
+
+        /// Kernel: `timer_delete_sync`: disarm, waiting for a run in progress.
+        public func cancel() {
+            let s = IOVAClock.state
+            s.lock.lock()
+            s.timers.removeAll { $0 === self }
+            s.lock.unlock()
+        }
     }
 
     static let state = State()
@@ -39,6 +67,13 @@ public enum IOVAClock {
                 if let (due, c) = d.nextDepotWork(dueBy: target), best == nil || due < best!.due {
                     best = (due, d, c)
                 }
+            }
+            // Timers due strictly before the next depot work run first.
+            if let t = s.timers.filter({ $0.due <= target }).min(by: { $0.due < $1.due }), best == nil || t.due < best!.due {
+                s.timers.removeAll { $0 === t }
+                swiommu_glue_atomic_store_long(nowStorage, Int(t.due))
+                t.function()
+                continue
             }
             guard let b = best else { break }
             swiommu_glue_atomic_store_long(nowStorage, Int(b.due))
