@@ -247,10 +247,15 @@ static void failed_allocations_leak_nothing(void **state)
 	dma_addr_t h = 0;
 	void *cpu;
 
-	/* Build the domain's tables first, so that what follows only takes and gives back the buffers. */
+	/* Build the domain's tables and the slabs of the paths first (the scatterlist of a non-contiguous
+	 * allocation), so that what follows only takes and gives back the buffers. */
 	cpu = dma_alloc_coherent(eth, 4 * PAGE_SIZE, &h, GFP_KERNEL);
 	assert_non_null(cpu);
 	dma_free_coherent(eth, 4 * PAGE_SIZE, cpu, h);
+	struct sg_table *warm = dma_alloc_noncontiguous(eth, 4 * PAGE_SIZE, DMA_BIDIRECTIONAL, GFP_KERNEL, 0);
+
+	assert_non_null(warm);
+	dma_free_noncontiguous(eth, 4 * PAGE_SIZE, warm, DMA_BIDIRECTIONAL);
 	u64 before = free_bytes();
 
 	assert_int_equal(swiommu_fail_nth("iova", 1), 0);
