@@ -175,7 +175,15 @@ static void channels_behind_a_second_instance_have_their_own_domain(void **state
 	assert_int_equal(swiommu_dma_read(dmac, 0, 0x500000, back, 4), -EFAULT);
 	assert_true(swiommu_log_contains("event: F_TRANSLATION client: fe100000.dma-controller sid: 0x100"));
 	assert_int_equal(iotlb(dmac, 4).misses, 1);
+	/* Ports with nothing mapped are powered down; bypass channels have no port. */
+	assert_int_equal(swiommu_iommu_port_powered(dmac, 4), 1);
+	assert_int_equal(swiommu_iommu_port_powered(dmac, 5), 1);
+	assert_int_equal(swiommu_iommu_port_powered(dmac, 0), 0);
+	assert_int_equal(swiommu_iommu_port_powered(dmac, 6), -ENODEV);
+	assert_int_equal(swiommu_iommu_port_powered(dmac, 9), -EINVAL);
+	assert_int_equal(swiommu_iommu_port_powered(NULL, 0), -EINVAL);
 	assert_int_equal(iommu_unmap(d4, 0x500000, SZ_4K), SZ_4K);
+	assert_int_equal(swiommu_iommu_port_powered(dmac, 4), 0);
 	assert_int_equal(swiommu_dma_read(dmac, 4, 0x500000, back, 4), -EFAULT);
 	assert_true(swiommu_log_contains("arm-smmu-v3 fd100000.iommu: event: F_TRANSLATION client: "
 					 "fe100000.dma-controller sid: 0x200"));
@@ -410,8 +418,10 @@ static void darts_share_the_locked_firmware_table(void **state)
 	phys_addr_t out;
 	char back[8] = { 0 };
 
-	/* The display's domain reuses the table firmware left in its locked TTBRs: the framebuffer is mapped. */
+	/* The display's domain reuses the table firmware left in its locked TTBRs: the framebuffer is mapped,
+	 * and the scan-out keeps the display's port powered. */
 	assert_int_equal(iommu_iova_to_phys(shared, 0x9e000000), 0x9e000000);
+	assert_int_equal(swiommu_iommu_port_powered(display, 0), 1);
 	assert_int_equal(swiommu_iommu_translate(display, 0, 0x9e7fffff, false, &out), 0);
 	assert_int_equal(out, 0x9e7fffff);
 	/* The GPU joins the display's domain: one table, walked by both DARTs. */

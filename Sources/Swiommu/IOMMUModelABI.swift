@@ -31,6 +31,22 @@ public func abiIOMMUChannelDomain(_ dev: UnsafeMutablePointer<device>?, _ channe
     return nil
 }
 
+@c(swiommu_iommu_port_powered)
+public func abiIOMMUPortPowered(_ dev: UnsafeMutablePointer<device>?, _ channel: CUnsignedInt) -> CInt {
+    guard machine("swiommu_iommu_port_powered") != nil else { return Errno.noDevice.negated }
+    guard let dev, !isNullOrError(dev), dev.pointee.swiommu != nil else {
+        Kernel.warn("swiommu_iommu_port_powered: NULL or ERR_PTR device")
+        return Errno.invalid.negated
+    }
+    guard Int(channel) < DeviceState.channelCount(dev) else { return Errno.invalid.negated }
+    switch BuiltinModels.portPower(of: dev, channel: Int(channel)) {
+    case .powered: return 1
+    case .poweredDown: return 0
+    case .noPort: return Errno.noDevice.negated
+    case .unknown: return Errno.notSupported.negated
+    }
+}
+
 @c(swiommu_iotlb_invalidations)
 public func abiIOTLBInvalidations(_ dev: UnsafeMutablePointer<device>?) -> CUnsignedLong {
     guard Machine.current != nil, let dev, !isNullOrError(dev) else { return 0 }

@@ -113,4 +113,17 @@ int swiommu_iommu_translate(struct device *dev, unsigned int channel, dma_addr_t
  */
 struct iommu_domain *swiommu_iommu_channel_domain(struct device *dev, unsigned int channel);
 
+/**
+ * swiommu_iommu_port_powered() - whether the IOMMU port of a DMA channel is powered: a built-in model powers
+ * a channel's port while the domain that translates it holds a live mapping, and down when it holds none
+ * (an identity domain's port stays up). DMA through a powered-down port faults, as it has nothing to reach.
+ * @dev: the master.
+ * @channel: its DMA channel.
+ *
+ * Return: 1 (powered), 0 (powered down), -ENODEV for a channel with no IOMMU port (bypass, direct, no
+ * driver) or a machine that is down, -EOPNOTSUPP behind an IOMMU driver written in C (its domains do not
+ * report their mappings), -EINVAL for NULL or a bad channel.
+ */
+int swiommu_iommu_port_powered(struct device *dev, unsigned int channel);
+
 #endif /* _SWIOMMU_IOMMU_H */

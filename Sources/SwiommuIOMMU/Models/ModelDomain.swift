@@ -231,6 +231,9 @@ final class ModelDomain: @unchecked Sendable {
         }
     }
 
+    /// Bytes mapped now, firmware's included (the port-power rule: a scan-out keeps its port up).
+    var liveBytes: UInt64 { lock.withLock { mappedBytes } }
+
     /// The index of `table` among the domain's tables.
     func index(of table: ModelTable) -> Int? { tables.firstIndex { $0 === table } }
 

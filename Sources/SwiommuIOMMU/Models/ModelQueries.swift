@@ -32,7 +32,29 @@ extension BuiltinIOMMU {
     }
 }
 
+/// The power state of a channel's IOMMU port.
+public enum PortPower: Sendable {
+    case powered, poweredDown
+    /// No port: the channel bypasses translation or has no IOMMU driver.
+    case noPort
+    /// A C driver's domain: its mappings are not visible to the core.
+    case unknown
+}
+
 extension BuiltinModels {
+    /// Whether `channel`'s port is up: its domain holds a live mapping (identity ports are always up).
+    public static func portPower(of dev: UnsafeMutablePointer<Device>, channel: Int) -> PortPower {
+        guard let core = IOMMUCore.current, case .translated(let d, _) = core.route(of: dev, channel: channel) else {
+            return .noPort
+        }
+        if d.pointee.type == IOMMU_DOMAIN_IDENTITY_VALUE { return .powered }
+        guard isModelDomain(d) else {
+            return d.pointee.type == IOMMU_DOMAIN_BLOCKED_VALUE && core.routeDevice(of: dev, channel: channel)
+                .flatMap { MasterConfig.of($0) } != nil ? .poweredDown : .unknown
+        }
+        return ModelDomain.from(d).liveBytes > 0 ? .powered : .poweredDown
+    }
+
     /// The instance serving `channel` of `dev` (or `dev` itself when it is a built-in IOMMU).
     static func instance(serving dev: UnsafeMutablePointer<Device>, channel: Int) -> BuiltinIOMMU? {
         if let own = instances.first(where: { $0.device == dev }) { return own }
