@@ -6,6 +6,7 @@
 #include <linux/platform_device.h>
 #include <swiommu/alloc_tag.h>
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -16,6 +17,87 @@ __thread const struct swiommu_alloc_site *swiommu_alloc_site_current;
 
 long swiommu_glue_fault_countdown[SWIOMMU_FAULT_POINTS];
 long swiommu_glue_route_generation = 1;
+struct swiommu_glue_fault_attr swiommu_glue_fault_attrs[SWIOMMU_FAULT_POINTS];
+int swiommu_glue_fault_attr_armed[SWIOMMU_FAULT_POINTS];
+
+static const char *const fault_point_names[] = {
+	"kmalloc", "alloc_pages", "vmalloc", "iova", "swiotlb", "iommu_map", "attach", "probe",
+};
+
+const char *swiommu_glue_fault_point_name(int point)
+{
+	if (point < 0 || point >= (int)(sizeof(fault_point_names) / sizeof(fault_point_names[0])))
+		return NULL;
+	return fault_point_names[point];
+}
+
+static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fail_dump(): the kernel prints this when a fault_attr's verbose is set (its default). */
+static void fault_dump(int point, const struct swiommu_glue_fault_attr *a)
+{
+	swiommu_glue_log(5, "FAULT_INJECTION: forcing a failure.");
+	char line[192];
+
+	snprintf(line, sizeof(line), "name %s, interval %ld, probability %ld, space %ld, times %ld",
+		 fault_point_names[point], a->interval, a->probability, a->space, a->times);
+	swiommu_glue_log(5, line);
+}
+
+void swiommu_glue_fault_fired(int point)
+{
+	pthread_mutex_lock(&fault_lock);
+	struct swiommu_glue_fault_attr *a = &swiommu_glue_fault_attrs[point];
+
+	a->injected++;
+	if (a->verbose)
+		fault_dump(point, a);
+	pthread_mutex_unlock(&fault_lock);
+}
+
+/* xorshift64*: a reproducible stream per point, from its seed. */
+static unsigned int fault_random_below(struct swiommu_glue_fault_attr *a, unsigned int bound)
+{
+	unsigned long long x = a->random ? a->random : 0x9e3779b97f4a7c15ULL;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	a->random = x;
+	return (unsigned int)(((x * 0x2545f4914f6cdd1dULL) >> 32) % bound);
+}
+
+/* should_fail_ex() after the fail-nth check: probability, times, space, interval, then the dice. */
+bool swiommu_glue_fault_attr_should_fail(int point)
+{
+	bool fail = false;
+
+	pthread_mutex_lock(&fault_lock);
+	struct swiommu_glue_fault_attr *a = &swiommu_glue_fault_attrs[point];
+
+	if (a->probability == 0 || a->times == 0)
+		goto out;
+	if (a->space > 0) {
+		a->space--;
+		goto out;
+	}
+	if (a->interval > 1) {
+		a->count++;
+		if (a->count % (unsigned long)a->interval)
+			goto out;
+	}
+	if (a->probability <= (long)fault_random_below(a, 100))
+		goto out;
+	if (a->times != -1)
+		a->times--;
+	fail = true;
+	a->injected++;
+	if (a->verbose)
+		fault_dump(point, a);
+out:
+	pthread_mutex_unlock(&fault_lock);
+	return fail;
+}
 
 const struct bus_type platform_bus_type = {
 	.name = "platform",

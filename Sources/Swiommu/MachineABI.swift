@@ -66,12 +66,44 @@ public func abiVersion() -> UnsafePointer<CChar>? {
 
 @c(swiommu_fail_nth)
 public func abiFailNth(_ point: UnsafePointer<CChar>?, _ nth: CUnsignedLong) -> CInt {
-    guard let point, let p = FaultPoint(name: String(cString: point)) else {
-        let name = point.map { String(cString: $0) } ?? "(null)"
-        let known = FaultPoint.allCases.map(\.name).joined(separator: ", ")
-        Kernel.log(.error, "swiommu: swiommu_fail_nth: unknown fault-injection point '\(name)' (known: \(known))")
-        return Errno.invalid.negated
-    }
+    guard let p = faultPoint(point, "swiommu_fail_nth") else { return Errno.invalid.negated }
     FaultInjection.failNth(p, Int(nth))
     return 0
+}
+
+/// The point a C name gives, or nil with a message naming the known ones.
+private func faultPoint(_ point: UnsafePointer<CChar>?, _ caller: String) -> FaultPoint? {
+    if let point, let p = FaultPoint(name: String(cString: point)) { return p }
+    let name = point.map { String(cString: $0) } ?? "(null)"
+    let known = FaultPoint.allCases.map(\.name).joined(separator: ", ")
+    Kernel.log(.error, "swiommu: \(caller): unknown fault-injection point '\(name)' (known: \(known))")
+    return nil
+}
+
+@c(swiommu_fault_set)
+public func abiFaultSet(_ point: UnsafePointer<CChar>?, _ attr: UnsafePointer<swiommu_fault_attr>?) -> CInt {
+    guard let p = faultPoint(point, "swiommu_fault_set") else { return Errno.invalid.negated }
+    guard let attr else {
+        FaultInjection.set(p, nil)
+        return 0
+    }
+    guard attr.pointee.probability <= 100 else {
+        Kernel.log(.error, "swiommu: swiommu_fault_set: probability \(attr.pointee.probability) is above 100")
+        return Errno.invalid.negated
+    }
+    var a = FaultAttributes()
+    a.probability = Int(attr.pointee.probability)
+    a.interval = Int(max(1, attr.pointee.interval))
+    a.times = attr.pointee.times
+    a.space = Int(attr.pointee.space)
+    a.seed = attr.pointee.seed
+    a.verbose = attr.pointee.verbose
+    FaultInjection.set(p, a)
+    return 0
+}
+
+@c(swiommu_fault_injected)
+public func abiFaultInjected(_ point: UnsafePointer<CChar>?) -> CUnsignedLong {
+    guard let point, let p = FaultPoint(name: String(cString: point)) else { return 0 }
+    return CUnsignedLong(FaultInjection.injected(p))
 }

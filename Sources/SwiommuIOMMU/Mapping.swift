@@ -40,9 +40,15 @@ public enum Mapping {
         }
         var (i, p, left) = (iova, paddr, size)
         var ret: Int32 = 0
+        // The "iommu_map" fault-injection point fails the range's last batch, after the others are mapped.
+        let inject = FaultInjection.shouldFail(.iommuMap)
         while left > 0 {
             guard let (pageSize, count) = PageSizeChoice.pick(bitmap: bitmap, iova: i, paddr: p, size: left) else {
                 ret = Errno.invalid.negated
+                break
+            }
+            if inject && pageSize &* count == left {
+                ret = Errno.noMemory.negated
                 break
             }
             var mapped = 0

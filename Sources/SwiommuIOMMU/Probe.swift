@@ -255,6 +255,8 @@ extension IOMMUCore {
     /// One device onto a domain through the driver's attach_dev.
     func attachOne(_ d: UnsafeMutablePointer<IOMMUDomain>, _ dev: UnsafeMutablePointer<Device>) -> Int32 {
         guard let attach = d.pointee.ops?.pointee.attach_dev else { return Errno.noDevice.negated }
+        // The "attach" fault-injection point: the driver finds no context, as arm-smmu's -ENOSPC.
+        if FaultInjection.shouldFail(.attach) { return Errno.noSpace.negated }
         defer { swiommu_glue_route_generation_bump() }
         return attach(d, dev)
     }

@@ -308,7 +308,8 @@ public final class DriverCore: @unchecked Sendable {
             usedDefaultDomain = ret == 0
         }
         if ret == 0, let probe = drv.pointee.probe {
-            ret = probe(pdev)
+            // The "probe" fault-injection point: the driver's probe is deferred before it runs.
+            ret = FaultInjection.shouldFail(.probe) ? Errno.probeDefer.negated : probe(pdev)
             // platform_probe(): a driver that cannot be deferred turns deferral into "no such device".
             if ret == Errno.probeDefer.negated && drv.pointee.prevent_deferred_probe {
                 Kernel.log(.warning, driver: driverName, device: deviceName(pdev), "probe deferral not supported")

@@ -85,6 +85,7 @@ public final class Machine: @unchecked Sendable {
         machine.initcallsDone = true
         machine.drivers.retryDeferredProbes()
         memory.markBootAllocations()
+        for problem in FaultInjection.applyEnvironment() { Kernel.log(.error, "swiommu: \(problem)") }
         for pdev in machine.drivers.deferredDevices {
             let reason = DeviceState.of(pdev.device).deferReason
             Kernel.log(.warning, driver: "platform", device: machine.drivers.deviceName(pdev),
@@ -101,6 +102,12 @@ public final class Machine: @unchecked Sendable {
         for hook in Machine.shutdownHooks { hook(self) }
         drivers.destroyAllDevices()
         let leaks = memory.reportLeaks(print: true)
+        // For fail-nth sweeps of an unmodified binary (tools/fail-sweep): did the armed call come?
+        for (point, n) in FaultInjection.environmentArmed {
+            let what = FaultInjection.injected(point) > 0 ? "fired" : "not reached (the path completed)"
+            let line = "swiommu: SWIOMMU_FAIL_NTH \(point.name):\(n): \(what)\n"
+            _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
+        }
         Machine.up?.release()
         Machine.up = nil
         return leaks

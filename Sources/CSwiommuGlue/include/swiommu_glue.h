@@ -93,14 +93,55 @@ static inline int swiommu_glue_atomic_add_int(int *p, int v)
 #define SWIOMMU_FAULT_POINTS 16
 extern long swiommu_glue_fault_countdown[SWIOMMU_FAULT_POINTS];
 
-/* True when this call at @point must fail: the armed countdown reached zero. */
+/*
+ * The kernel's fault_attr (lib/fault-inject.c) per point: probability in percent (0: off), interval,
+ * times (-1: no limit), space, a seeded random stream, the calls seen and the failures injected.
+ */
+struct swiommu_glue_fault_attr {
+	long probability;
+	long interval;
+	long times;
+	long space;
+	unsigned long long random;
+	unsigned long count;
+	unsigned long injected;
+	int verbose;
+};
+extern struct swiommu_glue_fault_attr swiommu_glue_fault_attrs[SWIOMMU_FAULT_POINTS];
+extern int swiommu_glue_fault_attr_armed[SWIOMMU_FAULT_POINTS];
+
+static inline struct swiommu_glue_fault_attr *swiommu_glue_fault_attr_of(int point)
+{
+	return &swiommu_glue_fault_attrs[point];
+}
+
+static inline void swiommu_glue_fault_attr_arm(int point, int armed)
+{
+	__atomic_store_n(&swiommu_glue_fault_attr_armed[point], armed, __ATOMIC_RELAXED);
+}
+
+/* The point names, in SwiommuBase.FaultPoint's order. */
+const char *swiommu_glue_fault_point_name(int point);
+/* should_fail_ex's attribute path (locked, slow: only when the point has attributes). */
+bool swiommu_glue_fault_attr_should_fail(int point);
+/* A fail-nth countdown reached zero: count it and say so (fail_dump). */
+void swiommu_glue_fault_fired(int point);
+
+/* True when this call at @point must fail: first the fail-nth countdown (as current->fail_nth is
+ * consulted first, and alone while it runs), then the point's attributes. */
 static inline bool swiommu_glue_fault_should_fail(int point)
 {
 	long *c = &swiommu_glue_fault_countdown[point];
 
-	if (__builtin_expect(__atomic_load_n(c, __ATOMIC_RELAXED) <= 0, 1))
+	if (__builtin_expect(__atomic_load_n(c, __ATOMIC_RELAXED) > 0, 0)) {
+		if (__atomic_sub_fetch(c, 1, __ATOMIC_RELAXED) != 0)
+			return false;
+		swiommu_glue_fault_fired(point);
+		return true;
+	}
+	if (__builtin_expect(__atomic_load_n(&swiommu_glue_fault_attr_armed[point], __ATOMIC_RELAXED) == 0, 1))
 		return false;
-	return __atomic_sub_fetch(c, 1, __ATOMIC_RELAXED) == 0;
+	return swiommu_glue_fault_attr_should_fail(point);
 }
 
 static inline void swiommu_glue_fault_arm(int point, long nth)
