@@ -226,6 +226,15 @@ func dmaMinAlignMask(_ dev: UnsafeMutablePointer<Device>) -> UInt32 {
 }
 
 public enum Swiotlb {
+    /// swiotlb:swiotlb_bounced (include/trace/events/swiotlb.h): the buffer's bus address as phys_to_dma
+    /// gives it (the physical address behind an IOMMU, as dma-iommu passes it).
+    @inline(never)
+    static func traceBounced(_ dev: UnsafeMutablePointer<Device>, phys: PhysicalAddress, size: Int, force: Bool) {
+        let busAddress = dev.pointee.dma_iommu ? phys.rawValue : DMADirect.physToDMA(dev, phys.rawValue)
+        Trace.emit(.swiotlbBounced, "dev_name: \(String(cString: dev_name(dev))) dma_mask=\(String(dev.pointee.dma_mask?.pointee ?? 0, radix: 16)) "
+                   + "dev_addr=\(String(busAddress, radix: 16)) size=\(size) \(force ? "FORCE" : "NORMAL")")
+    }
+
     /// Kernel: swiotlb_align_offset: the bits of `addr` in the device's min_align_mask that the bounce
     /// address must keep, within the allocation's alignment.
     @inline(__always)
@@ -244,6 +253,7 @@ public enum Swiotlb {
             devPrintk(.warning, dev, "Can not allocate SWIOTLB buffer earlier and can't now provide you with the DMA bounce buffer")
             return nil
         }
+        if Trace.enabled(.swiotlbBounced) { traceBounced(dev, phys: phys, size: size, force: mem.pointee.force_bounce) }
         return SwiotlbPool.with(mem) { pool -> PhysicalAddress? in
             let pageMask = UInt32(pool.memory.geometry.size - 1)
             if allocAlignMask > pageMask {

@@ -192,6 +192,12 @@ extension IOMMUCore {
     public static func reportFault(_ d: UnsafeMutablePointer<IOMMUDomain>, dev: UnsafeMutablePointer<Device>?,
                                    iova: UInt64, flags: Int32) -> Int32 {
         DomainState.of(d).faults &+= 1
+        if Trace.enabled(.ioPageFault), let dev {
+            // IOMMU:%s %s iova=0x%016llx flags=0x%04x (driver, device).
+            let flagText = String(flags, radix: 16)
+            Trace.emit(.ioPageFault, "IOMMU:\(String(cString: dev_driver_string(dev))) \(String(cString: dev_name(dev))) "
+                       + "iova=0x\(Mapping.hex16(iova)) flags=0x" + String(repeating: "0", count: max(0, 4 - flagText.count)) + flagText)
+        }
         guard let handler = d.pointee.handler else { return Errno.noSys.negated }
         return handler(d, dev, UInt(iova), flags, d.pointee.handler_token)
     }

@@ -110,6 +110,9 @@ extension IOMMUCore {
             g.references += 1
             dev.pointee.iommu_group = g.opaque
             devPrintk(.info, dev, "Adding to iommu group \(g.id)")
+            if Trace.enabled(.addDeviceToGroup) {
+                Trace.emit(.addDeviceToGroup, "IOMMU: groupID=\(g.id) device=\(String(cString: dev_name(dev)))")
+            }
             return nil
         }
     }
@@ -120,6 +123,9 @@ extension IOMMUCore {
             guard let g = group(of: dev) else { return }
             g.devices.removeAll { $0 == dev }
             dev.pointee.iommu_group = nil
+            if Trace.enabled(.removeDeviceFromGroup) {
+                Trace.emit(.removeDeviceFromGroup, "IOMMU: groupID=\(g.id) device=\(String(cString: dev_name(dev)))")
+            }
             put(g)
         }
     }

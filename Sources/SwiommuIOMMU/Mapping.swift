@@ -16,6 +16,24 @@ public enum Mapping {
         return syncMap(domain, iova: iova, size: size)
     }
 
+    /// iommu:map, with the format of include/trace/events/iommu.h.
+    @inline(never)
+    static func traceMap(_ iova: UInt64, _ paddr: UInt64, _ size: UInt64) {
+        Trace.emit(.map, "IOMMU: iova=0x\(hex16(iova)) - 0x\(hex16(iova &+ size)) paddr=0x\(hex16(paddr)) size=\(size)")
+    }
+
+    /// iommu:unmap.
+    @inline(never)
+    static func traceUnmap(_ iova: UInt64, _ size: UInt64, _ unmapped: UInt64) {
+        Trace.emit(.unmap, "IOMMU: iova=0x\(hex16(iova)) - 0x\(hex16(iova &+ size)) size=\(size) unmapped_size=\(unmapped)")
+    }
+
+    /// %016llx.
+    static func hex16(_ v: UInt64) -> String {
+        let s = String(v, radix: 16)
+        return s.count >= 16 ? s : String(repeating: "0", count: 16 - s.count) + s
+    }
+
     /// Kernel: iommu_map_nosync.
     public static func mapNoSync(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, paddr: UInt64, size: UInt64,
                                  prot: Int32, gfp: UInt32) -> Int32 {
@@ -65,6 +83,8 @@ public enum Mapping {
         }
         if ret != 0 && size - left > 0 {
             _ = unmap(domain, iova: iova, size: size - left)   // roll back
+        } else if ret == 0 && Trace.enabled(.map) {
+            traceMap(iova, paddr, size)
         }
         return ret
     }
@@ -100,6 +120,7 @@ public enum Mapping {
             if n == 0 { break }
             unmapped &+= n
         }
+        if Trace.enabled(.unmap) { traceUnmap(iova, size, unmapped) }
         return unmapped
     }
 

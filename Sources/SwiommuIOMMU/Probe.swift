@@ -258,6 +258,10 @@ extension IOMMUCore {
         // The "attach" fault-injection point: the driver finds no context, as arm-smmu's -ENOSPC.
         if FaultInjection.shouldFail(.attach) { return Errno.noSpace.negated }
         defer { swiommu_glue_route_generation_bump() }
-        return attach(d, dev)
+        let ret = attach(d, dev)
+        if ret == 0 && Trace.enabled(.attachDeviceToDomain) {
+            Trace.emit(.attachDeviceToDomain, "IOMMU: device=\(String(cString: dev_name(dev)))")
+        }
+        return ret
     }
 }

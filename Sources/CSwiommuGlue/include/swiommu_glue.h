@@ -197,4 +197,22 @@ static inline void swiommu_glue_route_generation_bump(void)
 	__atomic_add_fetch(&swiommu_glue_route_generation, 1, __ATOMIC_RELEASE);
 }
 
+/* Trace events: a bit per event (SwiommuBase.TraceEvent) in the mask; a disabled event costs this load. */
+extern unsigned long long swiommu_glue_trace_mask;
+
+static inline bool swiommu_glue_trace_enabled(int event)
+{
+	return __builtin_expect((__atomic_load_n(&swiommu_glue_trace_mask, __ATOMIC_RELAXED) >> event) & 1, 0);
+}
+
+static inline void swiommu_glue_trace_set_mask(unsigned long long mask)
+{
+	__atomic_store_n(&swiommu_glue_trace_mask, mask, __ATOMIC_RELAXED);
+}
+
+/* Record one event: @text is its TP_printk output. */
+void swiommu_glue_trace_emit(const char *system, const char *event, const char *text);
+/* Open (truncate) @path for ftrace text, writing the header; NULL closes. 0 or -errno. */
+int swiommu_glue_trace_open(const char *path);
+
 #endif /* _SWIOMMU_GLUE_H */
