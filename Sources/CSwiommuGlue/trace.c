@@ -41,18 +41,24 @@ static const char trace_header[] =
 
 void swiommu_glue_trace_emit(const char *system, const char *event, const char *text)
 {
+	/* The task's name and id, read once per thread (each costs a system call). */
+	static __thread char task[17];
+	static __thread long tid;
 	struct timespec now;
-	char task[17] = "swiommu";
 	char line[TRACE_TEXT];
 	int cpu = sched_getcpu();
 
-	(void)pthread_getname_np(pthread_self(), task, sizeof(task));
+	if (!tid) {
+		tid = (long)syscall(SYS_gettid);
+		if (pthread_getname_np(pthread_self(), task, sizeof(task)) != 0 || !task[0])
+			snprintf(task, sizeof(task), "swiommu");
+	}
 	pthread_mutex_lock(&trace_lock);
 	if (trace_epoch.tv_sec == 0 && trace_epoch.tv_nsec == 0)
 		clock_gettime(CLOCK_MONOTONIC, &trace_epoch);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	long long ns = (long long)(now.tv_sec - trace_epoch.tv_sec) * 1000000000LL + (now.tv_nsec - trace_epoch.tv_nsec);
-	snprintf(line, sizeof(line), "%16s-%-7ld [%03d] ..... %6lld.%06lld: %s: %s", task, (long)syscall(SYS_gettid),
+	snprintf(line, sizeof(line), "%16s-%-7ld [%03d] ..... %6lld.%06lld: %s: %s", task, tid,
 		 cpu < 0 ? 0 : cpu, ns / 1000000000LL, (ns / 1000LL) % 1000000LL, event, text);
 	memcpy(trace_ring[trace_total % TRACE_ENTRIES], line, sizeof(line));
 	trace_total++;
