@@ -177,11 +177,13 @@ public final class PhysicalMemory: @unchecked Sendable {
         return nil
     }
 
+    @inlinable
     public func pfn(of p: UnsafePointer<PageFrame>) -> PFN? {
         guard let i = bankIndex(containingPage: p) else { return nil }
         return PFN(banks[i].firstPFN + UInt64(p - UnsafePointer(banks[i].pages)))
     }
 
+    @inlinable
     public func physicalAddress(of p: UnsafePointer<PageFrame>) -> PhysicalAddress? {
         pfn(of: p).map { $0.address(pageShift: geometry.shift) }
     }

@@ -320,8 +320,12 @@ final class ModelDomain: @unchecked Sendable {
         return Int(n)
     }
 
+    @inline(__always)
     func iovaToPhys(_ iova: UInt64) -> UInt64 {
-        lock.withLock { tables.isEmpty ? 0 : tables[0].iovaToPhys(iova) }
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = fast { return t.iovaToPhys(IOVirtualAddress(iova)).rawValue }
+        return tables.isEmpty ? 0 : tables[0].iovaToPhys(iova)
     }
 
     // MARK: IOTLB maintenance
