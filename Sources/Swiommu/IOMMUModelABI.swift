@@ -68,3 +68,38 @@ public func abiIOMMUTranslate(_ dev: UnsafeMutablePointer<device>?, _ channel: C
     phys.pointee = pa
     return 0
 }
+
+/// Copy `text` into a C buffer as snprintf does; the full length.
+private func copyOut(_ text: String, _ buf: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int {
+    var utf8 = Array(text.utf8)
+    if let buf, size > 0 {
+        let n = min(utf8.count, size - 1)
+        utf8.withUnsafeMutableBufferPointer { src in
+            UnsafeMutableRawPointer(buf).copyMemory(from: src.baseAddress!, byteCount: n)
+        }
+        buf[n] = 0
+    }
+    return utf8.count
+}
+
+@c(swiommu_dump_domain)
+public func abiDumpDomain(_ d: UnsafeMutablePointer<iommu_domain>?, _ buf: UnsafeMutablePointer<CChar>?, _ size: size_t) -> Int {
+    guard machine("swiommu_dump_domain") != nil else { return Int(Errno.noDevice.negated) }
+    guard let d, !isNullOrError(d) else {
+        Kernel.warn("swiommu_dump_domain: NULL or ERR_PTR domain")
+        return Int(Errno.invalid.negated)
+    }
+    return copyOut(BuiltinModels.dump(domain: d), buf, Int(size))
+}
+
+@c(swiommu_dump_iotlb)
+public func abiDumpIOTLB(_ dev: UnsafeMutablePointer<device>?, _ channel: CUnsignedInt, _ buf: UnsafeMutablePointer<CChar>?,
+                         _ size: size_t) -> Int {
+    guard machine("swiommu_dump_iotlb") != nil else { return Int(Errno.noDevice.negated) }
+    guard let dev, !isNullOrError(dev), dev.pointee.swiommu != nil else {
+        Kernel.warn("swiommu_dump_iotlb: NULL or ERR_PTR device")
+        return Int(Errno.invalid.negated)
+    }
+    guard let text = BuiltinModels.dumpIOTLB(of: dev, channel: Int(channel)) else { return Int(Errno.noDevice.negated) }
+    return copyOut(text, buf, Int(size))
+}

@@ -15,5 +15,6 @@
 #include <swiommu/iommu.h>
 #include <swiommu/dma.h>
 #include <swiommu/trace.h>
+#include <swiommu/dump.h>
 
 #endif /* _SWIOMMU_SWIOMMU_H */

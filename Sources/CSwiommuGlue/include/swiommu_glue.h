@@ -159,6 +159,11 @@ static inline void swiommu_glue_atomic_store_long(long *p, long v)
 	__atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
+static inline long swiommu_glue_atomic_add_long(long *p, long v)
+{
+	return __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
+}
+
 static inline long swiommu_glue_atomic_sub_long(long *p, long v)
 {
 	return __atomic_sub_fetch(p, v, __ATOMIC_RELAXED);

@@ -96,3 +96,56 @@ extension BuiltinModels {
         }
     }
 }
+
+// MARK: Dumps (debugfs-style text views)
+
+extension BuiltinModels {
+    /// A domain: its type, page sizes, aperture, counters, the instances and contexts it is programmed into,
+    /// then its table's live entries (built-in models; a C driver's tables are its own).
+    public static func dump(domain d: UnsafeMutablePointer<IOMMUDomain>) -> String {
+        var out = "domain \(domainTypeName(d.pointee.type)), pages \(pageSizeList(UInt64(d.pointee.pgsize_bitmap))), "
+            + "aperture \(Kernel.hex(d.pointee.geometry.aperture_start))-\(Kernel.hex(d.pointee.geometry.aperture_end))\n"
+        if let raw = d.pointee.swiommu {
+            let s = Unmanaged<DomainState>.fromOpaque(raw).takeUnretainedValue()
+            let c = s.mapCounters
+            out += "counters: \(c.maps) maps (\(c.mappedBytes) bytes), \(c.unmaps) unmaps (\(c.unmappedBytes) bytes), "
+                + "\(s.faults) faults, \(s.attachedGroups) group(s) attached\n"
+        }
+        guard isModelDomain(d) else {
+            out += "tables: the C driver's own (no dump)\n"
+            return out
+        }
+        let m = ModelDomain.from(d)
+        for inst in m.instances {
+            out += "instance \(inst.name) (\(type(of: inst).driverName)): context \(m.context(on: inst) ?? -1)\n"
+        }
+        let tables = m.lock.withLock { m.tables }
+        for (i, t) in tables.enumerated() {
+            out += "table \(i), base \(Kernel.hex(t.tableBase)):\n" + t.dump()
+            if !out.hasSuffix("\n") { out += "\n" }
+        }
+        return out
+    }
+
+    /// The IOTLB of the instance that serves `channel` of `dev`: counters, then every live entry. Nil when no
+    /// built-in model serves it.
+    public static func dumpIOTLB(of dev: UnsafeMutablePointer<Device>, channel: Int) -> String? {
+        guard let inst = instance(serving: dev, channel: channel) else { return nil }
+        let (counters, capacity, entries) = inst.lock.withLock { (inst.iotlb.counters, inst.iotlb.capacity, inst.iotlb.liveEntries) }
+        var out = "iotlb \(inst.name) (\(type(of: inst).driverName)): \(entries.count)/\(capacity) entries, "
+            + "\(counters.lookups) lookups, \(counters.hits) hits, \(counters.misses) misses, \(counters.evictions) evictions, "
+            + "invalidations: \(counters.invalidateAll) all, \(counters.invalidateContext) context, \(counters.invalidateRange) range\n"
+        for e in entries.sorted(by: { ($0.context, $0.iova) < ($1.context, $1.iova) }) {
+            let perms = (e.permissions & 1 != 0 ? "r" : "-") + (e.permissions & 2 != 0 ? "w" : "-")
+            out += "  ctx \(e.context) iova \(Kernel.hex(e.iova)) -> \(Kernel.hex(e.output)) size \(pageSizeList(1 << UInt64(e.sizeShift))) \(perms)\n"
+        }
+        return out
+    }
+
+    /// "4K|2M|1G".
+    public static func pageSizeList(_ bitmap: UInt64) -> String {
+        (0..<64).filter { bitmap & (1 << UInt64($0)) != 0 }.map { bit -> String in
+            bit >= 30 ? "\(1 << (bit - 30))G" : bit >= 20 ? "\(1 << (bit - 20))M" : "\(1 << (bit - 10))K"
+        }.joined(separator: "|")
+    }
+}

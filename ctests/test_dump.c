@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// Dumps: a domain with its counters, contexts and table; an instance's IOTLB. Bad arguments:
+// test_dump_fail.c.
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/sizes.h>
+#include <swiommu/swiommu.h>
+#include "swiommu_test.h"
+
+static char text[16384];
+
+static void a_domain_and_its_iotlb(void **state)
+{
+	(void)state;
+	struct device *eth = swiommu_find_device("/soc/ethernet@fe600000");
+	struct iommu_domain *d = iommu_get_dma_domain(eth);
+	struct page *pg = alloc_pages(GFP_KERNEL, 1);
+	char expect[128], b[4];
+
+	assert_int_equal(iommu_map(d, 0x100000, page_to_phys(pg), SZ_8K, IOMMU_READ, GFP_KERNEL), 0);
+	assert_int_equal(swiommu_dma_read(eth, 0, 0x101000, b, 4), 0);
+	ssize_t n = swiommu_dump_domain(d, text, sizeof(text));
+
+	assert_true(n > 0 && n < (ssize_t)sizeof(text));
+	assert_int_equal(strlen(text), n);
+	assert_non_null(strstr(text, "domain Translated, pages 4K|2M|1G, aperture 0x0-0xffffffffffff\n"));
+	assert_non_null(strstr(text, "counters: 1 maps (8192 bytes), 0 unmaps (0 bytes), 0 faults, 1 group(s) attached\n"));
+	assert_non_null(strstr(text, "instance fd800000.iommu (arm-smmu): context "));
+	assert_non_null(strstr(text, "table 0, base 0x"));
+	/* snprintf semantics: a short buffer gets a truncated, terminated text and the full length. */
+	char small[16];
+
+	assert_int_equal(swiommu_dump_domain(d, small, sizeof(small)), n);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_int_equal(swiommu_dump_domain(d, NULL, 0), n);
+
+	assert_true(swiommu_dump_iotlb(eth, 0, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "iotlb fd800000.iommu (arm-smmu): 1/1024 entries, 1 lookups, 0 hits, 1 misses"));
+	snprintf(expect, sizeof(expect), "iova 0x101000 -> 0x%llx size 4K r-\n", (unsigned long long)page_to_phys(pg) + SZ_4K);
+	assert_non_null(strstr(text, expect));
+	/* The IOMMU's own device names its instance too. */
+	assert_true(swiommu_dump_iotlb(swiommu_find_device("/soc/iommu@fd800000"), 0, text, sizeof(text)) > 0);
+	assert_int_equal(iommu_unmap(d, 0x100000, SZ_8K), SZ_8K);
+	assert_true(swiommu_dump_domain(d, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "counters: 1 maps (8192 bytes), 1 unmaps (8192 bytes)"));
+	__free_pages(pg, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(a_domain_and_its_iotlb, boot, shut_down),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Text views in the style of debugfs: a domain with its counters and page table, an instance's IOTLB. */
+#ifndef _SWIOMMU_DUMP_H
+#define _SWIOMMU_DUMP_H
+
+#include <sys/types.h>
+#include <linux/types.h>
+
+struct device;
+struct iommu_domain;
+
+/**
+ * swiommu_dump_domain() - a domain as text: its type, page sizes and aperture; its counters (maps and
+ * unmaps with their bytes, faults, groups attached); for a built-in model's domain the instances and
+ * contexts it is programmed into and every live entry of its table(s).
+ * @domain: the domain.
+ * @buf: where the text goes (NUL-terminated, truncated to @size as snprintf() does); may be NULL with @size 0.
+ * @size: the buffer's size.
+ *
+ * Return: the length of the whole text (as snprintf() returns it), -EINVAL for a NULL or ERR_PTR domain, or
+ * -ENODEV when the machine is down.
+ */
+ssize_t swiommu_dump_domain(struct iommu_domain *domain, char *buf, size_t size);
+
+/**
+ * swiommu_dump_iotlb() - the IOTLB of the built-in instance that serves a channel of a device (or of the
+ * IOMMU device itself): its counters and every live entry (context, IOVA, output address, size,
+ * permissions).
+ * @dev: the master, or an IOMMU's own device.
+ * @channel: the master's DMA channel.
+ * @buf: where the text goes (as for swiommu_dump_domain()).
+ * @size: the buffer's size.
+ *
+ * Return: the length of the whole text, -EINVAL for NULL/ERR_PTR arguments, -ENODEV when no built-in model
+ * serves the channel or the machine is down.
+ */
+ssize_t swiommu_dump_iotlb(struct device *dev, unsigned int channel, char *buf, size_t size);
+
+#endif /* _SWIOMMU_DUMP_H */
