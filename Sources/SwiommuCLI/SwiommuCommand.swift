@@ -11,7 +11,7 @@ struct SwiommuCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiommu",
         abstract: "A software model of the Linux IOMMU and DMA-mapping subsystems.",
-        subcommands: [Demo.self, Topology.self, Version.self],
+        subcommands: [Demo.self, Topology.self, Dump.self, Version.self],
         defaultSubcommand: Demo.self)
 }
 
