@@ -104,3 +104,40 @@ import CKernel
         #expect(v == 7)
     }
 }
+
+@Suite struct TraceAndFaultTests {
+    @Test func traceSpecsSelectEvents() {
+        defer { _ = Trace.enable("") }
+        #expect(Trace.enable("iommu:map, dma:*") == nil)
+        #expect(Trace.enabled(.map) && !Trace.enabled(.unmap))
+        #expect(Trace.enabled(.dmaSyncSGForCPU) && !Trace.enabled(.swiotlbBounced))
+        #expect(Trace.enable("swiotlb_bounced") == nil)
+        #expect(Trace.enabled(.swiotlbBounced) && !Trace.enabled(.map))
+        #expect(Trace.enable("iommu:nope") == "iommu:nope")
+        #expect(Trace.enabled(.swiotlbBounced), "a bad spec changes nothing")
+        #expect(Trace.enable("*") == nil)
+        #expect(TraceEvent.allCases.allSatisfy { Trace.enabled($0) })
+        #expect(Trace.enable("") == nil)
+        #expect(TraceEvent.allCases.allSatisfy { !Trace.enabled($0) })
+    }
+
+    @Test func faultAttributesFollowFaultInject() {
+        defer { FaultInjection.reset() }
+        var a = FaultAttributes()
+        a.probability = 100
+        a.interval = 3
+        a.times = 2
+        a.verbose = false
+        FaultInjection.set(.vmalloc, a)
+        let pattern = (0..<12).map { _ in FaultInjection.shouldFail(.vmalloc) }
+        #expect(pattern == [false, false, true, false, false, true, false, false, false, false, false, false])
+        #expect(FaultInjection.injected(.vmalloc) == 2)
+        // fail-nth goes first, and alone while it counts down.
+        FaultInjection.set(.vmalloc, a)
+        FaultInjection.failNth(.vmalloc, 2)
+        #expect(FaultInjection.shouldFail(.vmalloc) == false)
+        #expect(FaultInjection.shouldFail(.vmalloc) == true)
+        #expect(FaultPoint(name: "iommu_map") == .iommuMap && FaultPoint.probe.name == "probe")
+    }
+}
+

@@ -55,4 +55,40 @@ import Testing
         // What remains translates correctly.
         for e in tlb.liveEntries { #expect(tlb.lookup(context: 0, iova: e.iova)?.output == e.iova) }
     }
+
+    @Test func contextEpochsDropOnlyThatContextAndSurviveRefill() {
+        var tlb = IOTLB(capacity: 64, pageSizes: sizes, contexts: 4)
+        defer { tlb.destroy() }
+        tlb.fill(IOTLBEntry(context: 2, sizeShift: 12, permissions: 3, iova: 0x7000, output: 0x1000))
+        tlb.fill(IOTLBEntry(context: 3, sizeShift: 12, permissions: 3, iova: 0x7000, output: 0x2000))
+        tlb.invalidate(context: 2)                                   // an epoch bump, no scan
+        #expect(tlb.lookup(context: 2, iova: 0x7000) == nil)
+        #expect(tlb.lookup(context: 3, iova: 0x7000)?.output == 0x2000)
+        #expect(tlb.liveEntries.count == 1)
+        tlb.fill(IOTLBEntry(context: 2, sizeShift: 12, permissions: 1, iova: 0x7000, output: 0x3000))
+        #expect(tlb.lookup(context: 2, iova: 0x7000)?.output == 0x3000)
+        // A context number beyond the epoch table is scanned instead.
+        tlb.fill(IOTLBEntry(context: 9, sizeShift: 12, permissions: 3, iova: 0x7000, output: 0x4000))
+        tlb.invalidate(context: 9)
+        #expect(tlb.lookup(context: 9, iova: 0x7000) == nil)
+    }
+
+    @Test func smallAndLargeRangeInvalidationsAgree() {
+        // The same fills, invalidated once by probing the sets of a small range and once by a scan of a
+        // range too large to probe: the same entries must go.
+        for size in [UInt64(0x3000), UInt64(0x4000_0000)] {
+            var tlb = IOTLB(capacity: 64, pageSizes: sizes)
+            defer { tlb.destroy() }
+            for page in UInt64(0)..<8 {
+                tlb.fill(IOTLBEntry(context: 1, sizeShift: 12, permissions: 3, iova: 0x10_0000 + page << 12, output: page << 12))
+            }
+            tlb.fill(IOTLBEntry(context: 1, sizeShift: 21, permissions: 3, iova: 0x20_0000, output: 0x8000_0000))
+            tlb.invalidate(context: 1, iova: 0x10_2000, size: size)
+            #expect(tlb.lookup(context: 1, iova: 0x10_1000) != nil)
+            #expect(tlb.lookup(context: 1, iova: 0x10_2000) == nil)
+            #expect(tlb.lookup(context: 1, iova: 0x10_4000) == nil)
+            #expect((tlb.lookup(context: 1, iova: 0x10_5000) == nil) == (size > 0x3000))
+            #expect((tlb.lookup(context: 1, iova: 0x20_0000) == nil) == (size > 0x3000))
+        }
+    }
 }
