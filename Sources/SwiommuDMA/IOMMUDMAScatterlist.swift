@@ -133,54 +133,11 @@ extension IOMMUDMACookie {
         return ret == Errno.noMemory.negated || ret == -remoteIOErrno ? ret : Errno.invalid.negated
     }
 
-    /// Kernel: iommu_map_sg: map the entries at `iova` on, one driver call per physically contiguous run,
-    /// then iotlb_sync_map once. The bytes mapped, or a negative errno with everything unmapped again.
-    /// (The IOMMU core has no iommu_map_sg; this is it, over the core's Mapping.mapNoSync = __iommu_map.)
+    /// Kernel: iommu_map_sg with GFP_ATOMIC, the IOMMU core's: the bytes mapped, or a negative errno with
+    /// everything unmapped again.
     func mapSGRange(_ dev: UnsafeMutablePointer<Device>, iova: UInt64, _ sgl: UnsafeMutablePointer<Scatterlist>,
                     count nents: Int32, prot: Int32) -> Int {
-        var len: UInt64 = 0
-        var mapped: UInt64 = 0
-        var start: UInt64 = 0
-        var sg = sgl
-        var i: Int32 = 0
-        var ret: Int32 = 0
-        while i <= nents {
-            guard let sPhys = SG.physicalAddress(sg, memory)?.rawValue else {
-                devPrintk(.error, dev, "dma_map_sg: entry \(i) is not simulated RAM")
-                ret = Errno.invalid.negated
-                break
-            }
-            if len != 0 && sPhys != start &+ len {
-                if !memory.physical.isRAM(PhysicalAddress(start), size: len) {
-                    devPrintk(.error, dev, "dma_map_sg: \(PhysicalAddress(start))+\(Kernel.hex(len)) is not simulated RAM")
-                    ret = Errno.invalid.negated
-                    break
-                }
-                ret = Mapping.mapNoSync(domain, iova: iova &+ mapped, paddr: start, size: len, prot: prot, gfp: gfpAtomic)
-                if ret != 0 { break }
-                mapped &+= len
-                len = 0
-            }
-            if sg.pointee.dma_flags & sgDMABusAddress == 0 {
-                if len != 0 {
-                    len &+= UInt64(sg.pointee.length)
-                } else {
-                    len = UInt64(sg.pointee.length)
-                    start = sPhys
-                }
-            }
-            i += 1
-            if i < nents, let n = SG.next(sg) { sg = n }
-        }
-        if ret == 0, let sync = domain.pointee.ops?.pointee.iotlb_sync_map {
-            ret = sync(domain, UInt(iova), Int(mapped))
-        }
-        if ret != 0 {
-            // Undo the mappings already done.
-            if mapped != 0 { _ = Mapping.unmap(domain, iova: iova, size: mapped) }
-            return Int(ret)
-        }
-        return Int(mapped)
+        Mapping.mapSG(domain, iova: iova, sgl, count: Int(nents), prot: prot, gfp: gfpAtomic, memory: memory)
     }
 
     /// Kernel: __finalise_sg: restore each entry's offset and length and hand out DMA addresses, merging an

@@ -155,8 +155,17 @@ public enum Mapping {
         var ret: Int32 = 0
         // As upstream, one pass past the last entry flushes the run being merged.
         while i <= nents {
-            let sPhys = physicalAddress(sg, memory: memory)
+            guard let sPhys = physicalAddress(sg, memory: memory) else {
+                Kernel.log(.error, "iommu_map_sg: entry \(i) is not simulated RAM")
+                ret = Errno.invalid.negated
+                break
+            }
             if len != 0 && sPhys != start &+ len {
+                guard memory.physical.isRAM(PhysicalAddress(start), size: len) else {
+                    Kernel.log(.error, "iommu_map_sg: \(PhysicalAddress(start))+\(Kernel.hex(len)) is not simulated RAM")
+                    ret = Errno.invalid.negated
+                    break
+                }
                 ret = mapNoSync(domain, iova: iova &+ mapped, paddr: start, size: len, prot: prot, gfp: gfp)
                 if ret != 0 { break }
                 mapped &+= len
@@ -177,16 +186,16 @@ public enum Mapping {
             ret = sync(domain, UInt(iova), Int(mapped))
         }
         if ret != 0 {
-            _ = unmap(domain, iova: iova, size: mapped)
+            if mapped != 0 { _ = unmap(domain, iova: iova, size: mapped) }
             return Int(ret)
         }
         return Int(mapped)
     }
 
-    /// sg_phys: the entry's page's physical address plus its offset.
+    /// sg_phys: the entry's page's physical address plus its offset; nil for a page that is not RAM.
     @inline(__always)
-    static func physicalAddress(_ sg: UnsafeMutablePointer<scatterlist>, memory: SimulatedMemory) -> UInt64 {
-        guard let page = sg_page(sg), let pa = memory.physical.physicalAddress(of: page) else { return 0 }
+    static func physicalAddress(_ sg: UnsafeMutablePointer<scatterlist>, memory: SimulatedMemory) -> UInt64? {
+        guard let page = sg_page(sg), let pa = memory.physical.physicalAddress(of: page) else { return nil }
         return pa.rawValue &+ UInt64(sg.pointee.offset)
     }
 

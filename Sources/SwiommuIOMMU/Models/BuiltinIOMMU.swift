@@ -111,6 +111,20 @@ class BuiltinIOMMU: @unchecked Sendable {
         .success(core.allocateGroup())
     }
 
+    /// The instance's one group, for models whose masters cannot be isolated from each other (an ipmmu
+    /// leaf, a Rockchip IOMMU): made for the first master, referenced by the next.
+    weak var instanceGroup: IOMMUGroup?
+
+    func sharedInstanceGroup(core: IOMMUCore) -> IOMMUGroup {
+        if let g = instanceGroup {
+            core.takeReference(g)
+            return g
+        }
+        let g = core.allocateGroup()
+        instanceGroup = g
+        return g
+    }
+
     /// Release what deviceGroup recorded for a master that goes.
     func forget(master: MasterConfig) {}
 

@@ -28,8 +28,6 @@ final class IPMMUVMSA: BuiltinIOMMU, @unchecked Sendable {
     /// Root only: the domain in each context, and how many leaves use it.
     var rootContexts: [(domain: ModelDomain, leaves: Int)?] = []
     let reservedContext: Bool
-    /// The group of this leaf's masters (ipmmu_vmsa_device::group).
-    weak var group: IOMMUGroup?
 
     required init(device: UnsafeMutablePointer<Device>, node: UnsafeMutablePointer<DeviceNode>, machine: Machine,
                   contexts: Int, pageSizes: UInt64) {
@@ -96,13 +94,7 @@ final class IPMMUVMSA: BuiltinIOMMU, @unchecked Sendable {
     /// ipmmu_find_group: one group per leaf.
     override func deviceGroup(_ dev: UnsafeMutablePointer<Device>, master: MasterConfig,
                               core: IOMMUCore) -> Result<IOMMUGroup, Errno> {
-        if let g = group {
-            core.takeReference(g)
-            return .success(g)
-        }
-        let g = core.allocateGroup()
-        group = g
-        return .success(g)
+        .success(sharedInstanceGroup(core: core))
     }
 
     /// ipmmu_attach_device: a domain stays on the leaf it was first attached through.

@@ -36,17 +36,9 @@ final class RockchipIOMMUModel: BuiltinIOMMU, @unchecked Sendable {
     /// One group per IOMMU: it has one directory base, so its masters cannot be isolated from each other.
     /// (Upstream's generic_device_group gives each master its own group, and the last attach wins the
     /// hardware; swiommu groups them as the hardware forces.)
-    weak var group: IOMMUGroup?
-
     override func deviceGroup(_ dev: UnsafeMutablePointer<Device>, master: MasterConfig,
                               core: IOMMUCore) -> Result<IOMMUGroup, Errno> {
-        if let g = group {
-            core.takeReference(g)
-            return .success(g)
-        }
-        let g = core.allocateGroup()
-        group = g
-        return .success(g)
+        .success(sharedInstanceGroup(core: core))
     }
 
     override func canShareTable(with other: BuiltinIOMMU) -> Bool {
