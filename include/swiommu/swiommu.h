@@ -14,5 +14,6 @@
 #include <swiommu/iova.h>
 #include <swiommu/iommu.h>
 #include <swiommu/dma.h>
+#include <swiommu/dma_debug.h>
 
 #endif /* _SWIOMMU_SWIOMMU_H */
