@@ -45,17 +45,9 @@ public func abiDMADebugRecord(_ index: CUnsignedLong, _ record: UnsafeMutablePoi
     return 0
 }
 
-private let kindNames: [StaticString] = [
-    "FREE_INVALID", "FREE_NOT_ALLOCATED", "FREE_SIZE", "FREE_FUNCTION", "FREE_CPU_ADDRESS", "FREE_SG_COUNT",
-    "FREE_DIRECTION", "MAP_ERROR_NOT_CHECKED", "SYNC_NOT_ALLOCATED", "SYNC_DIRECTION", "SYNC_READ_ONLY",
-    "SYNC_WRITE_ONLY", "SYNC_SG_COUNT", "MAP_STACK", "MAP_TEXT", "MAP_INVALID", "MAP_VMALLOC", "SG_SEGMENT_LENGTH",
-    "SG_SEGMENT_BOUNDARY", "OVERLAP", "OVERLAP_LIMIT", "PENDING_AT_UNBIND", "CPU_WRITE_UNSYNCED",
-    "DEVICE_WRITE_CPU_OWNED", "STALE_IOTLB", "CPU_READ_UNSYNCED",
-]
-
 @c(swiommu_dma_debug_kind_name)
 public func abiDMADebugKindName(_ kind: swiommu_dma_debug_kind) -> UnsafePointer<CChar>? {
-    let name: StaticString = Int(kind.rawValue) < kindNames.count ? kindNames[Int(kind.rawValue)] : "UNKNOWN"
+    let name: StaticString = DMADebugCheck(rawValue: kind.rawValue)?.name ?? "UNKNOWN"
     return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 

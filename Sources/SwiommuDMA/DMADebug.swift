@@ -20,8 +20,8 @@ public enum DMADebugCheck: UInt32, Sendable, CaseIterable {
     // swiommu's checks.
     case cpuWriteUnsynced, deviceWriteCPUOwned, staleIOTLB, cpuReadUnsynced
 
-    /// The C enumerator without its SWIOMMU_DMA_DEBUG_ prefix.
-    public var name: String {
+    /// The C enumerator without its SWIOMMU_DMA_DEBUG_ prefix (swiommu_dma_debug_kind_name()).
+    public var name: StaticString {
         switch self {
         case .freeInvalid: "FREE_INVALID"
         case .freeNotAllocated: "FREE_NOT_ALLOCATED"

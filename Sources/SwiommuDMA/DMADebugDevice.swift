@@ -63,16 +63,25 @@ extension DMADebug {
     static func fold(_ physical: PhysicalMemory, _ pa: UInt64, _ size: UInt64, into h: inout UInt64) {
         guard size > 0, physical.isRAM(PhysicalAddress(pa), size: size),
               let p = physical.virtualAddress(of: PhysicalAddress(pa)) else { return }
+        fold(p, Int(size), into: &h)
+    }
+
+    /// Fold `n` bytes at `p` into `h`: any change of the bytes changes it (barring a 2^-64 chance).
+    static func fold(_ p: UnsafeRawPointer, _ n: Int, into h: inout UInt64) {
         let p1: UInt64 = 0x9e37_79b1_85eb_ca87, p2: UInt64 = 0xc2b2_ae3d_27d4_eb4f
         var a = h &+ p1, b = h ^ p2, c = h &* p1, d = ~h
-        let n = Int(size)
         var i = 0
         // Four independent lanes of 8 bytes: the multiplies overlap.
+        // xxHash64's round: every input bit reaches the whole lane.
+        @inline(__always) func round(_ lane: UInt64, _ word: UInt64) -> UInt64 {
+            let x = lane &+ word &* p2
+            return (x << 31 | x >> 33) &* p1
+        }
         while i + 32 <= n {
-            a = ((a &+ p.loadUnaligned(fromByteOffset: i, as: UInt64.self) &* p2) << 31 | (a >> 33)) &* p1
-            b = ((b &+ p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) &* p2) << 31 | (b >> 33)) &* p1
-            c = ((c &+ p.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self) &* p2) << 31 | (c >> 33)) &* p1
-            d = ((d &+ p.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self) &* p2) << 31 | (d >> 33)) &* p1
+            a = round(a, p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            b = round(b, p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+            c = round(c, p.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self))
+            d = round(d, p.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
             i += 32
         }
         while i < n {
