@@ -66,20 +66,20 @@ extension DMADebug {
             return (layer.memory.physical.bankIndex(containingVirtual: address) != nil, layer.memory.isVmallocAddress(address))
         } ?? (false, false)
         let at = UInt64(UInt(bitPattern: address))
-        let where_ = "[addr=\(DebugFormat.pointer(address))] [len=\(length)]"
+        func where_() -> String { "[addr=\(DebugFormat.pointer(address))] [len=\(length)]" }
         if !linear {
             if let address, !vmalloc, HostMemory.isOnStack(address) {
                 report(dev, .mapStack, address: at, size: UInt64(length),
                        "device driver maps memory from stack [addr=\(DebugFormat.pointer(address))]")
             } else if let address, !vmalloc, HostMemory.isReadOnlyImage(address) {
                 report(dev, .mapText, address: at, size: UInt64(length),
-                       "device driver maps memory from kernel text or rodata \(where_)")
+                       "device driver maps memory from kernel text or rodata \(where_())")
             } else {
-                report(dev, .mapInvalid, address: at, size: UInt64(length), "device driver maps memory from invalid area \(where_)")
+                report(dev, .mapInvalid, address: at, size: UInt64(length), "device driver maps memory from invalid area \(where_())")
             }
         }
         if vmalloc {
-            report(dev, .mapVmalloc, address: at, size: UInt64(length), "device driver maps memory from vmalloc area \(where_)")
+            report(dev, .mapVmalloc, address: at, size: UInt64(length), "device driver maps memory from vmalloc area \(where_())")
         }
     }
 
@@ -124,20 +124,21 @@ extension DMADebug {
         DebugTable.remove(e, from: b)
         DebugTable.unlock(b)
         let entry = e.pointee
-        let at = "[device address=\(DebugFormat.address(ref.devAddr))]"
+        // Built only for a report: unmaps are hot.
+        func at() -> String { "[device address=\(DebugFormat.address(ref.devAddr))]" }
         if ref.size != entry.size {
             report(ref.dev, .freeSize, address: ref.devAddr, size: ref.size,
-                   "device driver frees DMA memory with different size \(at) [map size=\(entry.size) bytes] "
+                   "device driver frees DMA memory with different size \(at()) [map size=\(entry.size) bytes] "
                    + "[unmap size=\(ref.size) bytes]")
         }
         if ref.type != entry.type {
             report(ref.dev, .freeFunction, address: ref.devAddr, size: ref.size,
-                   "device driver frees DMA memory with wrong function \(at) [size=\(ref.size) bytes] "
+                   "device driver frees DMA memory with wrong function \(at()) [size=\(ref.size) bytes] "
                    + "[mapped as \(entry.type.name)] [unmapped as \(ref.type.name)]")
         } else if (entry.type == .coherent || entry.type == .noncoherent) && ref.paddr != entry.paddr {
             // The kernel's format: "0x%pa", and %pa prints its own 0x.
             report(ref.dev, .freeCPUAddress, address: ref.devAddr, size: ref.size,
-                   "device driver frees DMA memory with different CPU address \(at) [size=\(ref.size) bytes] "
+                   "device driver frees DMA memory with different CPU address \(at()) [size=\(ref.size) bytes] "
                    + "[cpu alloc address=0x\(DebugFormat.pa(entry.paddr))] [cpu free address=0x\(DebugFormat.pa(ref.paddr))]")
         }
         if ref.sgCallEnts != 0 && ref.type == .scatterGather && ref.sgCallEnts != entry.sgCallEnts {
@@ -147,13 +148,13 @@ extension DMADebug {
         }
         if ref.direction != entry.direction {
             report(ref.dev, .freeDirection, address: ref.devAddr, size: ref.size,
-                   "device driver frees DMA memory with different direction \(at) [size=\(ref.size) bytes] "
+                   "device driver frees DMA memory with different direction \(at()) [size=\(ref.size) bytes] "
                    + "[mapped with \(entry.direction)] [unmapped with \(ref.direction)]")
         }
         if entry.mapError == .notChecked {
             // The kernel's text has no space before the first '['.
             report(ref.dev, .mapErrorNotChecked, address: ref.devAddr, size: ref.size,
-                   "device driver failed to check map error\(at) [size=\(ref.size) bytes] [mapped as \(entry.type.name)]")
+                   "device driver failed to check map error\(at()) [size=\(ref.size) bytes] [mapped as \(entry.type.name)]")
         }
         DebugTable.free(e)
     }
@@ -283,19 +284,21 @@ extension DMADebug {
         let entry = e.pointee
         DebugTable.unlock(b)
         if entry.direction != .bidirectional {
-            let which = "[device address=\(DebugFormat.address(ref.devAddr))] [size=\(entry.size) bytes] "
-                + "[mapped with \(entry.direction)] [synced with \(ref.direction)]"
+            func which() -> String {
+                "[device address=\(DebugFormat.address(ref.devAddr))] [size=\(entry.size) bytes] "
+                    + "[mapped with \(entry.direction)] [synced with \(ref.direction)]"
+            }
             if ref.direction != entry.direction {
                 report(dev, .syncDirection, address: ref.devAddr, size: entry.size,
-                       "device driver syncs DMA memory with different direction \(which)")
+                       "device driver syncs DMA memory with different direction \(which())")
             }
             if toCPU && entry.direction != .fromDevice && ref.direction != .toDevice {
                 report(dev, .syncReadOnly, address: ref.devAddr, size: entry.size,
-                       "device driver syncs device read-only DMA memory for cpu \(which)")
+                       "device driver syncs device read-only DMA memory for cpu \(which())")
             }
             if !toCPU && entry.direction != .toDevice && ref.direction != .fromDevice {
                 report(dev, .syncWriteOnly, address: ref.devAddr, size: entry.size,
-                       "device driver syncs device write-only DMA memory to device \(which)")
+                       "device driver syncs device write-only DMA memory to device \(which())")
             }
             if ref.sgCallEnts != 0 && ref.type == .scatterGather && ref.sgCallEnts != entry.sgCallEnts {
                 report(ref.dev, .syncSGCount, address: ref.devAddr, size: entry.size,

@@ -237,16 +237,16 @@ extension DMADebug {
     /// No tracked mapping holds the address on this route.
     static func unmappedAccess(_ dev: UnsafeMutablePointer<Device>, address: UInt64, size: UInt64, write: Bool,
                                domain: UnsafeMutablePointer<IOMMUDomain>?, throughModel: Bool) {
-        let at = "[device address=\(DebugFormat.address(address))] [size=\(size) bytes]"
+        func at() -> String { "[device address=\(DebugFormat.address(address))] [size=\(size) bytes]" }
         // The translation went through although the page table no longer holds the IOVA: the IOTLB did it.
         if throughModel, let domain, Mapping.iovaToPhys(domain, address) == 0 {
             report(dev, .staleIOTLB, address: address, size: size,
-                   "swiommu: device DMA reached an unmapped address through a stale IOTLB entry \(at)")
+                   "swiommu: device DMA reached an unmapped address through a stale IOTLB entry \(at())")
             return
         }
         if write {
             report(dev, .deviceWriteCPUOwned, address: address, size: size,
-                   "swiommu: device wrote memory that is not mapped for it \(at)")
+                   "swiommu: device wrote memory that is not mapped for it \(at())")
         }
     }
 }
