@@ -145,15 +145,16 @@ static void a_driver_filter_loses_the_driver_at_unbind(void **state)
 	__free_page(pg);
 }
 
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, boot_and_bind, unbind_and_shut_down)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(the_pool_grows_past_its_first_size, boot_and_bind, unbind_and_shut_down),
-		cmocka_unit_test_setup_teardown(bad_arguments, boot_and_bind, unbind_and_shut_down),
-		cmocka_unit_test_setup_teardown(abort_stops_at_the_first_error, boot_and_bind, unbind_and_shut_down),
-		cmocka_unit_test_setup_teardown(what_shutdown_finds_stays_readable, boot_and_bind, unbind_and_shut_down),
-		cmocka_unit_test_setup_teardown(a_driver_filter_loses_the_driver_at_unbind, boot_and_bind,
-						unbind_and_shut_down),
+		TEST(the_pool_grows_past_its_first_size),
+		TEST(bad_arguments),
+		TEST(abort_stops_at_the_first_error),
+		TEST(what_shutdown_finds_stays_readable),
+		TEST(a_driver_filter_loses_the_driver_at_unbind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

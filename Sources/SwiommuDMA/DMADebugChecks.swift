@@ -32,6 +32,22 @@ extension DMADebug {
         }
     }
 
+    /// A new entry, filled in, prepared for swiommu's checks and added; false when the pool is out (the
+    /// kernel's dma_entry_alloc, then add_dma_entry).
+    @discardableResult
+    static func enter(_ dev: UnsafeMutablePointer<Device>, _ type: DebugEntryType, devAddr: UInt64, size: Int,
+                      paddr: UInt64, direction: DMADirection, mapError: MapErrorCheck = .notApplicable,
+                      sgCallEnts: Int32 = 0, sgMappedEnts: Int32 = 0, route: DMARoute? = nil,
+                      pieces: UnsafeMutablePointer<DebugSGPieces>? = nil, attributes: DMAAttributes = [],
+                      trackLine: Bool = true) -> Bool {
+        guard let e = DebugTable.allocate(size: UInt64(size)) else { return false }
+        e.pointee = DebugEntry(dev: dev, devAddr: devAddr, size: UInt64(size), paddr: paddr, type: type, direction: direction,
+                               mapError: mapError, sgCallEnts: sgCallEnts, sgMappedEnts: sgMappedEnts)
+        track(e, dev, route: route, pieces: pieces)
+        add(e, attributes, trackLine: trackLine)
+        return true
+    }
+
     // MARK: Streaming maps. Kernel: debug_dma_map_page, debug_dma_map_single, debug_dma_mapping_error.
 
     /// `primary`: false for the routes of a dma_map_page_attrs_multi() call other than the one whose address
@@ -41,18 +57,10 @@ extension DMADebug {
     static func mapPage(_ dev: UnsafeMutablePointer<Device>, phys: PhysicalAddress, size: Int, direction: DMADirection,
                         attributes: DMAAttributes, result: DMAAddress, route: DMARoute?, primary: Bool) {
         if result.isMappingError { return }
-        guard let e = DebugTable.allocate(size: UInt64(size)) else { return }
-        e.pointee.dev = dev
-        e.pointee.type = .single
-        e.pointee.paddr = phys.rawValue
-        e.pointee.devAddr = result.rawValue
-        e.pointee.size = UInt64(size)
-        e.pointee.direction = direction
-        e.pointee.mapError = primary ? .notChecked : .notApplicable
         // check_for_stack and check_for_illegal_area have nothing to find in a page of simulated RAM: it holds
         // no stack and no program text (mapSingle looks at the CPU address instead).
-        track(e, dev, route: route)
-        add(e, attributes, trackLine: primary)
+        enter(dev, .single, devAddr: result.rawValue, size: size, paddr: phys.rawValue, direction: direction,
+              mapError: primary ? .notChecked : .notApplicable, route: route, attributes: attributes, trackLine: primary)
     }
 
     /// The checks of dma_map_single()'s CPU address. Memory that is not simulated RAM's linear map is an
@@ -170,18 +178,11 @@ extension DMADebug {
             var s: UnsafeMutablePointer<Scatterlist>? = sgl
             var i: Int32 = 0
             while i < mapped, let cur = s {
-                guard let e = DebugTable.allocate(size: UInt64(cur.pointee.dma_length)) else { break }
-                e.pointee.type = .scatterGather
-                e.pointee.dev = dev
-                e.pointee.paddr = SG.physicalAddress(cur, layer.memory)?.rawValue ?? 0
-                e.pointee.size = UInt64(cur.pointee.dma_length)
-                e.pointee.devAddr = cur.pointee.dma_address
-                e.pointee.direction = direction
-                e.pointee.sgCallEnts = nents
-                e.pointee.sgMappedEnts = mapped
                 checkSegment(dev, cur)
-                track(e, dev, route: nil, pieces: pieces)
-                add(e, attributes)
+                guard enter(dev, .scatterGather, devAddr: cur.pointee.dma_address, size: Int(cur.pointee.dma_length),
+                            paddr: SG.physicalAddress(cur, layer.memory)?.rawValue ?? 0, direction: direction,
+                            sgCallEnts: nents, sgMappedEnts: mapped, pieces: pieces, attributes: attributes)
+                else { break }
                 i += 1
                 s = SG.next(cur)
             }
@@ -222,22 +223,30 @@ extension DMADebug {
         return n
     }
 
-    @inline(never)
-    static func unmapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
-                        direction: DMADirection) {
+    /// The list's references, as the kernel's unmap and sync loops walk them: the mapped count comes from
+    /// the first entry's mapping and bounds the walk; when it is unknown, unmap checks every entry
+    /// (`allWhenUnknown`), sync none.
+    static func forEachReference(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
+                                 direction: DMADirection, allWhenUnknown: Bool, _ body: (Reference, Int32) -> Void) {
         DMALayer.withCurrent { layer in
             var mapped: Int32 = 0
             var s: UnsafeMutablePointer<Scatterlist>? = sgl
             var i: Int32 = 0
             while i < nents, let cur = s {
                 let ref = sgReference(dev, cur, nents: nents, direction: direction, layer.memory)
-                if mapped != 0 && i >= mapped { break }
                 if i == 0 { mapped = mappedEntries(ref) }
-                checkUnmap(ref)
+                if i >= mapped && (mapped != 0 || !allWhenUnknown) { break }
+                body(ref, i)
                 i += 1
                 s = SG.next(cur)
             }
         }
+    }
+
+    @inline(never)
+    static func unmapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
+                        direction: DMADirection) {
+        forEachReference(dev, sgl, nents: nents, direction: direction, allWhenUnknown: true) { ref, _ in checkUnmap(ref) }
     }
 
     // MARK: Syncs. Kernel: check_sync, debug_dma_sync_single_for_cpu/device, debug_dma_sync_sg_for_cpu/device.
@@ -252,18 +261,8 @@ extension DMADebug {
     @inline(never)
     static func syncSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                        direction: DMADirection, forDevice: Bool) {
-        DMALayer.withCurrent { layer in
-            var mapped: Int32 = 0
-            var s: UnsafeMutablePointer<Scatterlist>? = sgl
-            var i: Int32 = 0
-            while i < nents, let cur = s {
-                let ref = sgReference(dev, cur, nents: nents, direction: direction, layer.memory)
-                if i == 0 { mapped = mappedEntries(ref) }
-                if i >= mapped { break }
-                checkSync(dev, ref, toCPU: !forDevice, refreshPieces: i == 0)
-                i += 1
-                s = SG.next(cur)
-            }
+        forEachReference(dev, sgl, nents: nents, direction: direction, allWhenUnknown: false) { ref, i in
+            checkSync(dev, ref, toCPU: !forDevice, refreshPieces: i == 0)
         }
     }
 
@@ -316,16 +315,10 @@ extension DMADebug {
     static func allocCoherent(_ dev: UnsafeMutablePointer<Device>, size: Int, handle: DMAAddress,
                               cpuAddress: UnsafeMutableRawPointer?, attributes: DMAAttributes) {
         // Linear and vmalloc addresses only (DMA_ATTR_NO_KERNEL_MAPPING's cookie is neither).
-        guard let cpuAddress, let pa = DMALayer.withCurrent({ $0.memory.physicalAddress(ofAnyVirtual: cpuAddress) }) ?? nil,
-              let e = DebugTable.allocate(size: UInt64(size)) else { return }
-        e.pointee.type = .coherent
-        e.pointee.dev = dev
-        e.pointee.paddr = pa.rawValue
-        e.pointee.size = UInt64(size)
-        e.pointee.devAddr = handle.rawValue
-        e.pointee.direction = .bidirectional
-        track(e, dev, route: nil)
-        add(e, attributes)
+        guard let cpuAddress, let pa = DMALayer.withCurrent({ $0.memory.physicalAddress(ofAnyVirtual: cpuAddress) }) ?? nil
+        else { return }
+        enter(dev, .coherent, devAddr: handle.rawValue, size: size, paddr: pa.rawValue, direction: .bidirectional,
+              attributes: attributes)
     }
 
     @inline(never)
@@ -340,16 +333,8 @@ extension DMADebug {
     @inline(never)
     static func allocPages(_ dev: UnsafeMutablePointer<Device>, page: UnsafeMutablePointer<PageFrame>?, size: Int,
                            handle: DMAAddress, direction: DMADirection) {
-        guard let page, let pa = DMALayer.withCurrent({ $0.memory.physical.physicalAddress(of: page) }) ?? nil,
-              let e = DebugTable.allocate(size: UInt64(size)) else { return }
-        e.pointee.type = .noncoherent
-        e.pointee.dev = dev
-        e.pointee.paddr = pa.rawValue
-        e.pointee.size = UInt64(size)
-        e.pointee.devAddr = handle.rawValue
-        e.pointee.direction = direction
-        track(e, dev, route: nil)
-        add(e, [])
+        guard let page, let pa = DMALayer.withCurrent({ $0.memory.physical.physicalAddress(of: page) }) ?? nil else { return }
+        enter(dev, .noncoherent, devAddr: handle.rawValue, size: size, paddr: pa.rawValue, direction: direction)
     }
 
     @inline(never)
@@ -366,16 +351,8 @@ extension DMADebug {
     @inline(never)
     static func mapResource(_ dev: UnsafeMutablePointer<Device>, phys: PhysicalAddress, size: Int, direction: DMADirection,
                             attributes: DMAAttributes, result: DMAAddress) {
-        guard let e = DebugTable.allocate(size: UInt64(size)) else { return }
-        e.pointee.type = .resource
-        e.pointee.dev = dev
-        e.pointee.paddr = phys.rawValue
-        e.pointee.size = UInt64(size)
-        e.pointee.devAddr = result.rawValue
-        e.pointee.direction = direction
-        e.pointee.mapError = .notChecked
-        track(e, dev, route: nil)
-        add(e, attributes)
+        enter(dev, .resource, devAddr: result.rawValue, size: size, paddr: phys.rawValue, direction: direction,
+              mapError: .notChecked, attributes: attributes)
     }
 
     @inline(never)

@@ -41,17 +41,17 @@ extension DMADebug {
     static func track(_ e: UnsafeMutablePointer<DebugEntry>, _ dev: UnsafeMutablePointer<Device>, route: DMARoute?,
                       pieces: UnsafeMutablePointer<DebugSGPieces>? = nil) {
         e.pointee.route = route.map { routeKey($0) } ?? routeKey(dev)
-        if !dev.pointee.dma_coherent { e.pointee.flags |= DebugEntry.noncoherentDevice }
+        e.pointee.noncoherentDevice = !dev.pointee.dma_coherent
         guard e.pointee.direction.deviceReads else { return }
         switch e.pointee.type {
         case .single, .noncoherent:
             e.pointee.snapshot = checksum(of: e)
-            e.pointee.flags |= DebugEntry.snapshotValid
+            e.pointee.snapshotValid = true
         case .scatterGather:
             guard let pieces else { return }
             pieces.pointee.references += 1
             e.pointee.pieces = pieces
-            e.pointee.flags |= DebugEntry.snapshotValid
+            e.pointee.snapshotValid = true
         case .coherent, .resource:
             break   // shared by design, or not RAM
         }
@@ -128,7 +128,7 @@ extension DMADebug {
     /// Take a new snapshot of what the device may read (a sync for the device, or a device write).
     /// Caller holds the entry's bucket.
     static func refreshSnapshot(_ e: UnsafeMutablePointer<DebugEntry>, pieces refreshPieces: Bool = true) {
-        guard e.pointee.flags & DebugEntry.snapshotValid != 0 else { return }
+        guard e.pointee.snapshotValid else { return }
         if let pieces = e.pointee.pieces {
             if refreshPieces { pieces.pointee.snapshot = checksum(of: e) }
         } else {
@@ -144,13 +144,15 @@ extension DMADebug {
         let streaming = e.pointee.type == .single || e.pointee.type == .scatterGather || e.pointee.type == .noncoherent
         guard streaming else { return false }
         if toCPU {
-            e.pointee.flags = (e.pointee.flags | DebugEntry.cpuOwned) & ~DebugEntry.deviceWrote
+            e.pointee.cpuOwned = true
+            e.pointee.deviceWrote = false
             return false
         }
-        let flags = e.pointee.flags
-        e.pointee.flags &= ~(DebugEntry.cpuOwned | DebugEntry.deviceWrote)
+        let unsynced = e.pointee.deviceWrote && e.pointee.noncoherentDevice
+        e.pointee.cpuOwned = false
+        e.pointee.deviceWrote = false
         refreshSnapshot(e, pieces: refreshPieces)
-        return flags & DebugEntry.deviceWrote != 0 && flags & DebugEntry.noncoherentDevice != 0
+        return unsynced
     }
 
     static func cpuReadUnsynced(_ entry: DebugEntry) {
@@ -212,10 +214,10 @@ extension DMADebug {
             var problem: (DMADebugCheck, String)?
             if !e.pointee.direction.deviceWrites {
                 problem = (.deviceWriteCPUOwned, "device wrote device read-only DMA memory")
-            } else if e.pointee.flags & DebugEntry.cpuOwned != 0 {
+            } else if e.pointee.cpuOwned {
                 problem = (.deviceWriteCPUOwned, "device wrote DMA memory the cpu owns (synced for cpu, not yet for device)")
             }
-            if e.pointee.direction.deviceWrites { e.pointee.flags |= DebugEntry.deviceWrote }
+            if e.pointee.direction.deviceWrites { e.pointee.deviceWrote = true }
             // A coherent device's write changes the CPU's view too: that is no CPU write.
             refreshSnapshot(e)
             return problem
@@ -225,7 +227,7 @@ extension DMADebug {
     /// The device read a tracked buffer: has the CPU changed it since the device got it? Caller holds its
     /// bucket.
     static func deviceRead(_ e: UnsafeMutablePointer<DebugEntry>) -> (DMADebugCheck, String)? {
-        guard e.pointee.flags & DebugEntry.snapshotValid != 0 else { return nil }
+        guard e.pointee.snapshotValid else { return nil }
         let now = checksum(of: e)
         let before = e.pointee.pieces?.pointee.snapshot ?? e.pointee.snapshot
         guard now != before else { return nil }

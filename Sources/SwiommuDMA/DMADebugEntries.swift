@@ -68,7 +68,12 @@ struct DebugEntry {
     var type = DebugEntryType.single
     var direction = DMADirection.bidirectional
     var mapError = MapErrorCheck.notApplicable
-    var flags: UInt8 = 0
+    /// In the active-cacheline table.
+    var tracked = false
+    // swiommu's checks: the device is not DMA-coherent (the CPU cache model sits between them); the CPU took
+    // the buffer with a sync_for_cpu and has not handed it back; the device wrote it since the CPU last
+    // synced it for the CPU; `snapshot` (or the pieces') holds the CPU's view, since the device may read it.
+    var noncoherentDevice = false, cpuOwned = false, deviceWrote = false, snapshotValid = false
     var sgCallEnts: Int32 = 0
     var sgMappedEnts: Int32 = 0
     /// Where the mapping lives for the device's own DMA: 0 for a bus address (dma-direct), the domain's
@@ -80,18 +85,6 @@ struct DebugEntry {
     var pieces: UnsafeMutablePointer<DebugSGPieces>?
 
     static let opsRoute: UInt = 1
-
-    // Flags of swiommu's checks.
-    /// In the active-cacheline table.
-    static let tracked: UInt8 = 1 << 0
-    /// The device is not DMA-coherent (the CPU cache model sits between them).
-    static let noncoherentDevice: UInt8 = 1 << 1
-    /// The CPU took the buffer with a sync_for_cpu and has not handed it back.
-    static let cpuOwned: UInt8 = 1 << 2
-    /// The device wrote the buffer since the CPU last synced it for the CPU.
-    static let deviceWrote: UInt8 = 1 << 3
-    /// `snapshot` (or the pieces') holds the CPU's view: the device may read the buffer.
-    static let snapshotValid: UInt8 = 1 << 4
 
     @inline(__always) var end: UInt64 { devAddr &+ size }
 }
@@ -359,20 +352,20 @@ enum DebugTable {
         e.pointee.linePrev = b.pointee.tail
         if let t = b.pointee.tail { t.pointee.lineNext = e } else { b.pointee.head = e }
         b.pointee.tail = e
-        e.pointee.flags |= DebugEntry.tracked
+        e.pointee.tracked = true
         unlock(b)
         return overlap
     }
 
     static func lineRemove(_ e: UnsafeMutablePointer<DebugEntry>) {
-        guard e.pointee.flags & DebugEntry.tracked != 0 else { return }
+        guard e.pointee.tracked else { return }
         let b = lineBucket(lineNumber(e.pointee.paddr))
         lock(b)
         if let p = e.pointee.linePrev { p.pointee.lineNext = e.pointee.lineNext } else { b.pointee.head = e.pointee.lineNext }
         if let n = e.pointee.lineNext { n.pointee.linePrev = e.pointee.linePrev } else { b.pointee.tail = e.pointee.linePrev }
         e.pointee.lineNext = nil
         e.pointee.linePrev = nil
-        e.pointee.flags &= ~DebugEntry.tracked
+        e.pointee.tracked = false
         unlock(b)
     }
 
