@@ -91,6 +91,8 @@ int main(int argc, char **argv)
 	}
 
 	swiommu_log_set_console_level(0);
+	/* Benchmarks run with dma-debug off; bench_dma_debug.c measures it on. */
+	swiommu_dma_debug_enable(false);
 	if (swiommu_init(NULL)) {
 		fprintf(stderr, "swiommu_init failed\n");
 		return 1;

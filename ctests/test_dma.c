@@ -499,6 +499,7 @@ static void every_channel_of_the_engine_gets_an_address(void **state)
 
 	memset(addrs, 0, sizeof(addrs));
 	dma_addr_t first = dma_map_page_attrs_multi(dev, pg, 0, PAGE_SIZE, DMA_TO_DEVICE, 0, 0xc1, addrs);
+	assert_int_equal(dma_mapping_error(dev, first), 0);
 	assert_int_equal(first, page_to_phys(pg));
 	for (i = 0; i < 8; i++)
 		assert_int_equal(addrs[i], (0xc1 & (1 << i)) ? page_to_phys(pg) : 0);

@@ -68,6 +68,7 @@ static void after_unbind_the_master_is_back_on_dma_direct(void **state)
 	/* A (buggy) call after unbind takes dma-direct, as with no IOMMU set-up: no crash, no WARN. */
 	char *buf = kmalloc(64, GFP_KERNEL | GFP_DMA);
 	dma_addr_t addr = dma_map_single(eth, buf, 64, DMA_TO_DEVICE);
+	assert_int_equal(dma_mapping_error(eth, addr), 0);
 	assert_int_equal(addr, virt_to_phys(buf));
 	dma_unmap_single(eth, addr, 64, DMA_TO_DEVICE);
 	assert_int_equal(swiommu_warn_count(), 0);
@@ -168,15 +169,22 @@ static void unmapping_what_is_not_mapped_warns(void **state)
 
 	/* Nothing at that IOVA: the kernel's WARN_ON(!phys), then nothing is done. */
 	dma_unmap_page(eth, 0x12345000, 64, DMA_TO_DEVICE);
-	assert_int_equal(swiommu_warn_count(), 1);
-	assert_non_null(strstr(swiommu_warn_last(), "nothing is mapped at IOVA 0x12345000"));
+	assert_true(swiommu_log_contains("nothing is mapped at IOVA 0x12345000"));
+	/* Then dma-debug's report, as the kernel's. */
+	assert_int_equal(swiommu_warn_count(), 2);
+	assert_string_equal(swiommu_dma_debug_last(), "DMA-API: dma-iommu-test-master fe600000.ethernet: device driver "
+			    "tries to free DMA memory it has not allocated [device address=0x0000000012345000] [size=64 bytes]");
 	/* A size larger than the mapping: io-pgtable's WARN for the granule not mapped, __iommu_dma_unmap's
 	 * WARN_ON(unmapped != size), and the IOVA allocator's refusal to cache a range of the wrong size (it goes
 	 * back to the tree). */
 	dma_addr_t a = dma_map_page(eth, pg, 0, 64, DMA_TO_DEVICE);
+	assert_int_equal(dma_mapping_error(eth, a), 0);
 	swiommu_warn_reset();
 	dma_unmap_page(eth, a, 2 * PAGE_SIZE, DMA_TO_DEVICE);
-	assert_int_equal(swiommu_warn_count(), 3);
+	/* The three, then dma-debug's (as the kernel's). */
+	assert_int_equal(swiommu_warn_count(), 4);
+	assert_non_null(strstr(swiommu_dma_debug_last(), "device driver frees DMA memory with different size "
+			       "[device address=0x00000000fffff000] [map size=64 bytes] [unmap size=8192 bytes]"));
 	assert_true(swiommu_log_contains("__iommu_dma_unmap: unmapped 0x1000 of 0x2000 bytes at IOVA 0xfffff000"));
 	assert_int_equal(iommu_iova_to_phys(iommu_get_domain_for_dev(eth), a), 0);
 	/* The IOVA is free again. */

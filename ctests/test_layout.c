@@ -184,6 +184,19 @@ static void platform_and_of_structs(void **state)
 	CHECK_MEMBER(struct device_node, "device_node", data);
 }
 
+static void dma_debug_structs(void **state)
+{
+	(void)state;
+	CHECK_SIZE(struct swiommu_dma_debug_record, "swiommu_dma_debug_record");
+	CHECK_MEMBER(struct swiommu_dma_debug_record, "swiommu_dma_debug_record", dev);
+	CHECK_MEMBER(struct swiommu_dma_debug_record, "swiommu_dma_debug_record", device);
+	CHECK_MEMBER(struct swiommu_dma_debug_record, "swiommu_dma_debug_record", driver);
+	CHECK_MEMBER(struct swiommu_dma_debug_record, "swiommu_dma_debug_record", kind);
+	CHECK_MEMBER(struct swiommu_dma_debug_record, "swiommu_dma_debug_record", address);
+	CHECK_MEMBER(struct swiommu_dma_debug_record, "swiommu_dma_debug_record", size);
+	CHECK_MEMBER(struct swiommu_dma_debug_record, "swiommu_dma_debug_record", message);
+}
+
 static void gfp_values_match_the_core(void **state)
 {
 	(void)state;
@@ -210,6 +223,7 @@ int main(void)
 		cmocka_unit_test(memory_structs),
 		cmocka_unit_test(device_structs),
 		cmocka_unit_test(platform_and_of_structs),
+		cmocka_unit_test(dma_debug_structs),
 		cmocka_unit_test(gfp_values_match_the_core),
 		cmocka_unit_test(unknown_names_are_reported),
 	};

@@ -72,6 +72,9 @@ private let layouts: [String: StructLayout] = [
         ("ram_bytes", \.ram_bytes), ("free_bytes", \.free_bytes), ("page_blocks", \.page_blocks),
         ("page_bytes", \.page_bytes), ("kmalloc_objects", \.kmalloc_objects), ("kmalloc_bytes", \.kmalloc_bytes),
         ("vmalloc_areas", \.vmalloc_areas), ("vmalloc_bytes", \.vmalloc_bytes), ("vmap_areas", \.vmap_areas)]),
+    "swiommu_dma_debug_record": StructLayout(swiommu_dma_debug_record.self, [
+        ("dev", \.dev), ("device", \.device), ("driver", \.driver), ("kind", \.kind), ("address", \.address),
+        ("size", \.size), ("message", \.message)]),
 ]
 
 @c(swiommu_layout_sizeof)

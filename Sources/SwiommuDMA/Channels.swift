@@ -82,8 +82,11 @@ extension DMAMapping {
             for ch in members { addresses[ch] = addr.rawValue }
         }
         let first = DMAAddress(addresses[channels[0]])
-        DMAHooks.mapPage(dev, page: page, offset: offset, phys: phys, size: size, direction: direction,
-                         attributes: attributes, result: first)
+        // One mapping per route, as unmapPageMulti unmaps them; the driver checks the address returned.
+        for (i, (route, addr)) in done.enumerated() {
+            DMAHooks.mapPage(dev, page: page, offset: offset, phys: phys, size: size, direction: direction,
+                             attributes: attributes, result: addr, route: route, primary: i == 0)
+        }
         return first
     }
 

@@ -1,8 +1,7 @@
 // The trace and dma-debug hook points of the DMA API. Only the dispatcher (DMAMapping, kernel/dma/mapping.c's
 // place) calls them, after the backend ran, exactly where mapping.c calls trace_dma_* and debug_dma_*.
-// Issue 8 fills them in (tracing, and dma-debug's checks: unmapping a foreign address, the wrong size or
-// direction at unmap, syncing outside a mapping, freeing with the wrong size ...). Until then they do nothing
-// and cost nothing (empty and inlined).
+// dma-debug (DMADebug*.swift) costs one load and one predictable branch per call while it is off; tracing
+// (issue 8) is still to come.
 import CKernel
 import SwiommuBase
 import SwiommuMemory
@@ -11,26 +10,43 @@ import SwiommuPlatform
 public enum DMAHooks {
     // MARK: Streaming mappings. Kernel: trace_dma_map_page/debug_dma_map_page and their unmaps.
 
+    /// `route`: the route a dma_map_page_attrs_multi() call mapped on (nil: the device's path);
+    /// `primary`: false for the routes whose address that call does not return.
     @inline(__always)
     static func mapPage(_ dev: UnsafeMutablePointer<Device>, page: UnsafeMutablePointer<PageFrame>, offset: Int,
                         phys: PhysicalAddress, size: Int, direction: DMADirection, attributes: DMAAttributes,
-                        result: DMAAddress) {}
+                        result: DMAAddress, route: DMARoute? = nil, primary: Bool = true) {
+        if DMADebug.active {
+            DMADebug.mapPage(dev, phys: phys, size: size, direction: direction, attributes: attributes, result: result,
+                             route: route, primary: primary)
+        }
+    }
 
     @inline(__always)
     static func unmapPage(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
-                          attributes: DMAAttributes) {}
+                          attributes: DMAAttributes) {
+        if DMADebug.active { DMADebug.unmapPage(dev, address: address, size: size, direction: direction) }
+    }
 
     /// Kernel: debug_dma_map_single (called from the dma_map_single_attrs inline, before the map).
     @inline(__always)
-    static func mapSingle(_ dev: UnsafeMutablePointer<Device>, address: UnsafeRawPointer?, length: Int) {}
+    static func mapSingle(_ dev: UnsafeMutablePointer<Device>, address: UnsafeRawPointer?, length: Int) {
+        if DMADebug.active { DMADebug.mapSingle(dev, address: address, length: length) }
+    }
 
     /// Kernel: debug_dma_mapping_error (the driver checked a mapping).
     @inline(__always)
-    static func mappingError(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress) {}
+    static func mappingError(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress) {
+        if DMADebug.active { DMADebug.mappingError(dev, address: address) }
+    }
 
     @inline(__always)
     static func mapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
-                      mapped: Int32, direction: DMADirection, attributes: DMAAttributes) {}
+                      mapped: Int32, direction: DMADirection, attributes: DMAAttributes) {
+        if DMADebug.active {
+            DMADebug.mapSG(dev, sgl, nents: nents, mapped: mapped, direction: direction, attributes: attributes)
+        }
+    }
 
     @inline(__always)
     static func mapSGError(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
@@ -38,50 +54,84 @@ public enum DMAHooks {
 
     @inline(__always)
     static func unmapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
-                        direction: DMADirection, attributes: DMAAttributes) {}
+                        direction: DMADirection, attributes: DMAAttributes) {
+        if DMADebug.active { DMADebug.unmapSG(dev, sgl, nents: nents, direction: direction) }
+    }
 
     @inline(__always)
     static func mapResource(_ dev: UnsafeMutablePointer<Device>, phys: PhysicalAddress, size: Int, direction: DMADirection,
-                            attributes: DMAAttributes, result: DMAAddress) {}
+                            attributes: DMAAttributes, result: DMAAddress) {
+        if DMADebug.active {
+            DMADebug.mapResource(dev, phys: phys, size: size, direction: direction, attributes: attributes, result: result)
+        }
+    }
 
     @inline(__always)
     static func unmapResource(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int,
-                              direction: DMADirection, attributes: DMAAttributes) {}
+                              direction: DMADirection, attributes: DMAAttributes) {
+        if DMADebug.active { DMADebug.unmapResource(dev, address: address, size: size, direction: direction) }
+    }
 
     // MARK: Syncs. Kernel: trace_dma_sync_* / debug_dma_sync_*.
 
     @inline(__always)
     static func syncSingle(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
-                           forDevice: Bool) {}
+                           forDevice: Bool) {
+        if DMADebug.active {
+            DMADebug.syncSingle(dev, address: address, size: size, direction: direction, forDevice: forDevice)
+        }
+    }
 
     @inline(__always)
     static func syncSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
-                       direction: DMADirection, forDevice: Bool) {}
+                       direction: DMADirection, forDevice: Bool) {
+        if DMADebug.active { DMADebug.syncSG(dev, sgl, nents: nents, direction: direction, forDevice: forDevice) }
+    }
 
     // MARK: Allocations. Kernel: trace_dma_alloc/debug_dma_alloc_coherent, trace_dma_free/debug_dma_free_coherent,
-    // trace_dma_alloc_pages, trace_dma_alloc_sgt, trace_dma_free_sgt.
+    // trace_dma_alloc_pages/debug_dma_alloc_pages, trace_dma_alloc_sgt/debug_dma_map_sg, trace_dma_free_sgt/
+    // debug_dma_unmap_sg.
 
     @inline(__always)
     static func allocCoherent(_ dev: UnsafeMutablePointer<Device>, size: Int, handle: DMAAddress,
-                              cpuAddress: UnsafeMutableRawPointer?, attributes: DMAAttributes) {}
+                              cpuAddress: UnsafeMutableRawPointer?, attributes: DMAAttributes) {
+        if DMADebug.active {
+            DMADebug.allocCoherent(dev, size: size, handle: handle, cpuAddress: cpuAddress, attributes: attributes)
+        }
+    }
 
     @inline(__always)
     static func freeCoherent(_ dev: UnsafeMutablePointer<Device>, size: Int, cpuAddress: UnsafeMutableRawPointer?,
-                             handle: DMAAddress) {}
+                             handle: DMAAddress) {
+        if DMADebug.active { DMADebug.freeCoherent(dev, size: size, cpuAddress: cpuAddress, handle: handle) }
+    }
 
     @inline(__always)
     static func allocPages(_ dev: UnsafeMutablePointer<Device>, page: UnsafeMutablePointer<PageFrame>?, size: Int,
-                           handle: DMAAddress, direction: DMADirection) {}
+                           handle: DMAAddress, direction: DMADirection) {
+        if DMADebug.active { DMADebug.allocPages(dev, page: page, size: size, handle: handle, direction: direction) }
+    }
 
     @inline(__always)
     static func freePages(_ dev: UnsafeMutablePointer<Device>, page: UnsafeMutablePointer<PageFrame>?, size: Int,
-                          handle: DMAAddress, direction: DMADirection) {}
+                          handle: DMAAddress, direction: DMADirection) {
+        if DMADebug.active { DMADebug.freePages(dev, page: page, size: size, handle: handle, direction: direction) }
+    }
 
     @inline(__always)
     static func allocNoncontiguous(_ dev: UnsafeMutablePointer<Device>, table: UnsafeMutablePointer<SGTable>?, size: Int,
-                                   direction: DMADirection) {}
+                                   direction: DMADirection) {
+        if DMADebug.active, let table, let sgl = table.pointee.sgl {
+            DMADebug.mapSG(dev, sgl, nents: Int32(truncatingIfNeeded: table.pointee.orig_nents), mapped: 1,
+                           direction: direction, attributes: [])
+        }
+    }
 
     @inline(__always)
     static func freeNoncontiguous(_ dev: UnsafeMutablePointer<Device>, table: UnsafeMutablePointer<SGTable>, size: Int,
-                                  direction: DMADirection) {}
+                                  direction: DMADirection) {
+        if DMADebug.active, let sgl = table.pointee.sgl {
+            DMADebug.unmapSG(dev, sgl, nents: Int32(truncatingIfNeeded: table.pointee.orig_nents), direction: direction)
+        }
+    }
 }

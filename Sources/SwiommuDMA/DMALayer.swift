@@ -72,6 +72,7 @@ public final class DMALayer: @unchecked Sendable {
     public static func install() {
         if installed { return }
         installed = true
+        DMADebug.install()
         Machine.bootHooks.append { machine in
             WarnOnce.fired = []
             let layer = DMALayer(machine: machine)

@@ -327,9 +327,9 @@ public enum DMAMapping {
         return true
     }
 
-    /// Kernel: dma_need_unmap (dma-debug counts as off until issue 8).
+    /// Kernel: dma_need_unmap (true with dma-debug on: it must see the unmap).
     public static func needUnmap(_ dev: UnsafeMutablePointer<Device>) -> Bool {
-        if case .direct = path(dev) { return !dev.pointee.dma_skip_sync }
+        if case .direct = path(dev) { return !dev.pointee.dma_skip_sync || DMADebug.active }
         return true
     }
 

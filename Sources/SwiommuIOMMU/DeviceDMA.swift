@@ -39,6 +39,13 @@ public enum DeviceDMA {
         deinit { ports.deallocate() }
     }
 
+    /// Called after each transfer that went through (dma-debug's checks, installed by the DMA layer): the
+    /// device, channel, bus address, size, direction, the IOMMU domain that translated it (nil on the direct
+    /// path or through an identity domain) and whether a built-in model (with its IOTLB) translated it.
+    public typealias AccessHook = (UnsafeMutablePointer<Device>, Int, UInt64, Int, Direction,
+                                   UnsafeMutablePointer<IOMMUDomain>?, Bool) -> Void
+    nonisolated(unsafe) public static var accessHook: AccessHook?
+
     /// Move `size` bytes between the device and `buffer` at bus address `addr` on `channel`.
     /// 0, -EINVAL for a bad channel, or -EFAULT after a fault was reported.
     public static func transfer(_ dev: UnsafeMutablePointer<Device>, channel: Int, addr: UInt64,
@@ -72,6 +79,10 @@ public enum DeviceDMA {
                 return Errno.fault.negated
             }
             done += chunk
+        }
+        if let hook = accessHook {
+            let translated = port.kind == .model || port.kind == .driver
+            hook(dev, channel, addr, size, direction, translated ? port.domain : nil, port.kind == .model)
         }
         return 0
     }

@@ -20,6 +20,9 @@ public final class DriverCore: @unchecked Sendable {
     public var dmaConfigure: ((UnsafeMutablePointer<Device>) -> Int32)?
     /// Run after a driver's remove.
     public var dmaCleanup: ((UnsafeMutablePointer<Device>) -> Void)?
+    /// Run once a bound driver is gone and its resources are released (BUS_NOTIFY_UNBOUND_DRIVER's place:
+    /// dma-debug's leak check). Not run when a probe fails.
+    public var driverUnbound: ((UnsafeMutablePointer<Device>) -> Void)?
     /// Run after dmaConfigure for a driver without driver_managed_dma (iommu_device_use_default_domain's
     /// place); a non-zero errno fails the probe.
     public var useDefaultDomain: ((UnsafeMutablePointer<Device>) -> Int32)?
@@ -375,6 +378,7 @@ public final class DriverCore: @unchecked Sendable {
         if !drv.pointee.driver_managed_dma { unuseDefaultDomain?(dev) }
         unbindCleanup(dev)
         DeviceState.of(dev).matchedEntry = nil
+        driverUnbound?(dev)
     }
 
     /// Kernel: device_unbind_cleanup: devres, the DMA ops, the dma-ranges map, the binding.

@@ -225,4 +225,14 @@ int dma_common_mmap(struct device *dev, struct vm_area_struct *vma, void *cpu_ad
  */
 int dma_direct_set_offset(struct device *dev, phys_addr_t cpu_start, dma_addr_t dma_start, u64 size);
 
+/**
+ * debug_dma_dump_mappings() - log every mapping dma-debug tracks (dev_info() lines "%s idx %d P=%pa D=%llx
+ * L=%llx cln=%pa %s %s": type, hash bucket, physical address, DMA address, length, cache line, direction,
+ * map-error state), as the kernel's dma-api/dump shows them (CONFIG_DMA_API_DEBUG).
+ * @dev: the device, or NULL for every device.
+ *
+ * Logs nothing while dma-debug is off.
+ */
+void debug_dma_dump_mappings(struct device *dev);
+
 #endif /* _LINUX_DMA_MAP_OPS_H */

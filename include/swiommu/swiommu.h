@@ -16,5 +16,6 @@
 #include <swiommu/dma.h>
 #include <swiommu/trace.h>
 #include <swiommu/dump.h>
+#include <swiommu/dma_debug.h>
 
 #endif /* _SWIOMMU_SWIOMMU_H */
