@@ -81,6 +81,40 @@ static void swiotlb_bounces_are_traced(void **state)
 	kfree(buf);
 }
 
+static void dma_events_carry_the_kernels_text(void **state)
+{
+	(void)state;
+	struct device *dev = swiommu_find_device(NONCOH_PATH);
+	struct page *pg = alloc_page(GFP_DMA32);
+	char expect[200];
+	dma_addr_t handle;
+
+	assert_int_equal(swiommu_trace_enable("dma:*"), 0);
+	dma_addr_t a = dma_map_page(dev, pg, 0, 4096, DMA_FROM_DEVICE);
+
+	assert_false(dma_mapping_error(dev, a));
+	snprintf(expect, sizeof(expect), "dma_map_page: fe710000.noncoherent dir=FROM_DEVICE dma_addr=%llx size=4096 phys_addr=%llx attrs=",
+		 (unsigned long long)a, (unsigned long long)page_to_phys(pg));
+	assert_true(swiommu_trace_contains(expect));
+	dma_sync_single_for_cpu(dev, a, 64, DMA_FROM_DEVICE);
+	snprintf(expect, sizeof(expect), "dma_sync_single_for_cpu: fe710000.noncoherent dir=FROM_DEVICE dma_addr=%llx size=64",
+		 (unsigned long long)a);
+	assert_true(swiommu_trace_contains(expect));
+	dma_unmap_page_attrs(dev, a, 4096, DMA_FROM_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
+	snprintf(expect, sizeof(expect), "dma_unmap_page: fe710000.noncoherent dir=FROM_DEVICE dma_addr=%llx size=4096 attrs=SKIP_CPU_SYNC",
+		 (unsigned long long)a);
+	assert_true(swiommu_trace_contains(expect));
+	void *cpu = dma_alloc_coherent(dev, 8192, &handle, GFP_KERNEL);
+
+	assert_non_null(cpu);
+	snprintf(expect, sizeof(expect), "dma_alloc: fe710000.noncoherent dir=BIDIRECTIONAL dma_addr=%llx size=8192 virt_addr=%p",
+		 (unsigned long long)handle, cpu);
+	assert_true(swiommu_trace_contains(expect));
+	dma_free_coherent(dev, 8192, cpu, handle);
+	assert_true(swiommu_trace_contains("dma_free: fe710000.noncoherent dir=BIDIRECTIONAL"));
+	__free_page(pg);
+}
+
 static int seen;
 static char seen_system[16], seen_event[32];
 
@@ -139,6 +173,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(iommu_events_carry_the_kernels_text, boot, trace_teardown),
 		cmocka_unit_test_setup_teardown(swiotlb_bounces_are_traced, boot_and_bind, trace_teardown),
+		cmocka_unit_test_setup_teardown(dma_events_carry_the_kernels_text, boot_and_bind, trace_teardown),
 		cmocka_unit_test_setup_teardown(the_file_and_the_callback_get_every_event, boot, trace_teardown),
 	};
 

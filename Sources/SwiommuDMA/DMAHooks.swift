@@ -1,7 +1,7 @@
 // The trace and dma-debug hook points of the DMA API. Only the dispatcher (DMAMapping, kernel/dma/mapping.c's
 // place) calls them, after the backend ran, exactly where mapping.c calls trace_dma_* and debug_dma_*.
-// dma-debug (DMADebug*.swift) costs one load and one predictable branch per call while it is off; tracing
-// (issue 8) is still to come.
+// dma-debug (DMADebug*.swift) and each trace event (DMATrace.swift) cost one load and one predictable branch
+// per call while they are off.
 import CKernel
 import SwiommuBase
 import SwiommuMemory
@@ -16,6 +16,10 @@ public enum DMAHooks {
     static func mapPage(_ dev: UnsafeMutablePointer<Device>, page: UnsafeMutablePointer<PageFrame>, offset: Int,
                         phys: PhysicalAddress, size: Int, direction: DMADirection, attributes: DMAAttributes,
                         result: DMAAddress, route: DMARoute? = nil, primary: Bool = true) {
+        if Trace.enabled(.dmaMapPage) && !result.isMappingError {
+            DMATrace.map(.dmaMapPage, dev, phys: phys.rawValue, address: result, size: size, direction: direction,
+                         attributes: attributes)
+        }
         if DMADebug.active {
             DMADebug.mapPage(dev, phys: phys, size: size, direction: direction, attributes: attributes, result: result,
                              route: route, primary: primary)
@@ -25,6 +29,9 @@ public enum DMAHooks {
     @inline(__always)
     static func unmapPage(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
                           attributes: DMAAttributes) {
+        if Trace.enabled(.dmaUnmapPage) {
+            DMATrace.unmap(.dmaUnmapPage, dev, address: address, size: size, direction: direction, attributes: attributes)
+        }
         if DMADebug.active { DMADebug.unmapPage(dev, address: address, size: size, direction: direction) }
     }
 
@@ -43,6 +50,7 @@ public enum DMAHooks {
     @inline(__always)
     static func mapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                       mapped: Int32, direction: DMADirection, attributes: DMAAttributes) {
+        if Trace.enabled(.dmaMapSG) { DMATrace.mapSG(dev, sgl, nents: nents, mapped: mapped, direction: direction, attributes: attributes) }
         if DMADebug.active {
             DMADebug.mapSG(dev, sgl, nents: nents, mapped: mapped, direction: direction, attributes: attributes)
         }
@@ -55,12 +63,17 @@ public enum DMAHooks {
     @inline(__always)
     static func unmapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                         direction: DMADirection, attributes: DMAAttributes) {
+        if Trace.enabled(.dmaUnmapSG) { DMATrace.unmapSG(dev, sgl, nents: nents, direction: direction, attributes: attributes) }
         if DMADebug.active { DMADebug.unmapSG(dev, sgl, nents: nents, direction: direction) }
     }
 
     @inline(__always)
     static func mapResource(_ dev: UnsafeMutablePointer<Device>, phys: PhysicalAddress, size: Int, direction: DMADirection,
                             attributes: DMAAttributes, result: DMAAddress) {
+        if Trace.enabled(.dmaMapResource) && !result.isMappingError {
+            DMATrace.map(.dmaMapResource, dev, phys: phys.rawValue, address: result, size: size, direction: direction,
+                         attributes: attributes)
+        }
         if DMADebug.active {
             DMADebug.mapResource(dev, phys: phys, size: size, direction: direction, attributes: attributes, result: result)
         }
@@ -69,6 +82,9 @@ public enum DMAHooks {
     @inline(__always)
     static func unmapResource(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int,
                               direction: DMADirection, attributes: DMAAttributes) {
+        if Trace.enabled(.dmaUnmapResource) {
+            DMATrace.unmap(.dmaUnmapResource, dev, address: address, size: size, direction: direction, attributes: attributes)
+        }
         if DMADebug.active { DMADebug.unmapResource(dev, address: address, size: size, direction: direction) }
     }
 
@@ -77,6 +93,9 @@ public enum DMAHooks {
     @inline(__always)
     static func syncSingle(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
                            forDevice: Bool) {
+        if Trace.enabled(forDevice ? .dmaSyncSingleForDevice : .dmaSyncSingleForCPU) {
+            DMATrace.syncSingle(dev, address: address, size: size, direction: direction, forDevice: forDevice)
+        }
         if DMADebug.active {
             DMADebug.syncSingle(dev, address: address, size: size, direction: direction, forDevice: forDevice)
         }
@@ -85,6 +104,9 @@ public enum DMAHooks {
     @inline(__always)
     static func syncSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                        direction: DMADirection, forDevice: Bool) {
+        if Trace.enabled(forDevice ? .dmaSyncSGForDevice : .dmaSyncSGForCPU) {
+            DMATrace.syncSG(dev, sgl, nents: nents, direction: direction, forDevice: forDevice)
+        }
         if DMADebug.active { DMADebug.syncSG(dev, sgl, nents: nents, direction: direction, forDevice: forDevice) }
     }
 
@@ -95,6 +117,9 @@ public enum DMAHooks {
     @inline(__always)
     static func allocCoherent(_ dev: UnsafeMutablePointer<Device>, size: Int, handle: DMAAddress,
                               cpuAddress: UnsafeMutableRawPointer?, attributes: DMAAttributes) {
+        if Trace.enabled(.dmaAlloc) && cpuAddress != nil {
+            DMATrace.alloc(dev, cpuAddress: cpuAddress, handle: handle, size: size, attributes: attributes)
+        }
         if DMADebug.active {
             DMADebug.allocCoherent(dev, size: size, handle: handle, cpuAddress: cpuAddress, attributes: attributes)
         }
@@ -103,6 +128,7 @@ public enum DMAHooks {
     @inline(__always)
     static func freeCoherent(_ dev: UnsafeMutablePointer<Device>, size: Int, cpuAddress: UnsafeMutableRawPointer?,
                              handle: DMAAddress) {
+        if Trace.enabled(.dmaFree) { DMATrace.free(dev, cpuAddress: cpuAddress, handle: handle, size: size) }
         if DMADebug.active { DMADebug.freeCoherent(dev, size: size, cpuAddress: cpuAddress, handle: handle) }
     }
 
