@@ -70,6 +70,15 @@ double bench_median_ns(void (*fn)(long), long iterations)
 	return t[RUNS / 2];
 }
 
+/* How far from its target a figure is: the value over a maximum, the minimum over the value; 1.00 or less
+ * meets the target either way. 0 for a figure without a target. */
+static double ratio(const struct figure *f)
+{
+	if (f->target <= 0 || f->value <= 0)
+		return 0;
+	return f->higher_is_better ? f->target / f->value : f->value / f->target;
+}
+
 static const char *verdict(const struct figure *f)
 {
 	if (f->target <= 0)
@@ -123,20 +132,24 @@ int main(int argc, char **argv)
 			if (f->target > 0)
 				snprintf(target, sizeof(target), "%.1f", f->target);
 			printf("  {\"suite\": \"%s\", \"figure\": \"%s\", \"median\": %.2f, \"unit\": \"%s\", "
-			       "\"target\": %s, \"verdict\": \"%s\"}%s\n", f->suite, f->name, f->value, f->unit,
-			       target, verdict(f), i + 1 < nfigures ? "," : "");
+			       "\"target\": %s, \"ratio\": %.2f, \"verdict\": \"%s\"}%s\n", f->suite, f->name, f->value,
+			       f->unit, target, ratio(f), verdict(f), i + 1 < nfigures ? "," : "");
 		}
 		printf("]\n");
 		return 0;
 	}
-	printf("%-8s %-52s %12s  %-8s %10s  %s\n", "suite", "figure", "median", "unit", "target", "verdict");
+	printf("%-8s %-52s %12s  %-8s %10s  %6s  %s\n", "suite", "figure", "median", "unit", "target", "ratio", "verdict");
 	for (int i = 0; i < nfigures; i++) {
 		const struct figure *f = &figures[i];
 		char target[32] = "-";
 
 		if (f->target > 0)
 			snprintf(target, sizeof(target), "%s %.0f", f->higher_is_better ? ">=" : "<=", f->target);
-		printf("%-8s %-52s %12.1f  %-8s %10s  %s\n", f->suite, f->name, f->value, f->unit, target, verdict(f));
+		char r[16] = "-";
+
+		if (ratio(f) > 0)
+			snprintf(r, sizeof(r), "%.2f", ratio(f));
+		printf("%-8s %-52s %12.1f  %-8s %10s  %6s  %s\n", f->suite, f->name, f->value, f->unit, target, r, verdict(f));
 	}
 	return 0;
 }
