@@ -56,8 +56,15 @@ let package = Package(
         // The ABI layer: @c exports with kernel names; converts and dispatches only.
         .target(name: "Swiommu", dependencies: ["SwiommuDMA", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuPageTable", "SwiommuIOVA", "SwiommuMemory", "SwiommuBase",
                                                 "CKernel", "CSwiommuGlue"], swiftSettings: lean + abiHeader),
+        // The C driver prototypes of examples/drivers and their scenarios, which `swiommu demo` runs (CMake
+        // compiles the same sources into their cmocka suites). Their module_platform_driver() constructors
+        // register them, so in the CLI they bind at every boot: the IPMMU driver written in C then serves
+        // the default board's IPMMUs in place of the built-in model.
+        .target(name: "SwiommuExamples", dependencies: ["CKernel"], path: "examples",
+                sources: ["drivers", "iommu/pgtable_domain.c"], publicHeadersPath: "drivers/include",
+                cSettings: [.headerSearchPath("drivers"), .headerSearchPath("iommu")]),
         .executableTarget(name: "SwiommuCLI", dependencies: [
-            "Swiommu", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase",
+            "Swiommu", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "SwiommuExamples",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SwiommuBaseTests", dependencies: ["SwiommuBase"]),

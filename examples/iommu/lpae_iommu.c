@@ -3,7 +3,8 @@
  * A small IOMMU driver written in C against swiommu, the way arm-smmu.c is written: iommu_ops for the
  * MMU-500 of the default board ("arm,mmu-500"), stream IDs with stream-match masks from "iommus"
  * (#iommu-cells = <2>), groups shared by masters whose stream-match entries overlap, and paging domains
- * over io-pgtable's ARM_64_LPAE_S1 format. It registers itself with module_platform_driver(), so linking
+ * over io-pgtable's ARM_64_LPAE_S1 format (map, unmap and iova_to_phys are pgtable_domain.c's, shared
+ * with the other example IOMMU driver). It registers itself with module_platform_driver(), so linking
  * it into a test is enough: every swiommu_init() binds it to /soc/iommu@fd800000.
  */
 #include <linux/err.h>
@@ -16,6 +17,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include "lpae_iommu.h"
+#include "pgtable_domain.h"
 
 #define LPAE_MAX_SMES	64
 
@@ -35,9 +37,7 @@ struct lpae_iommu {
 };
 
 struct lpae_domain {
-	struct iommu_domain domain;
-	struct io_pgtable_ops *pgtbl;
-	struct io_pgtable_cfg cfg;
+	struct pgtable_domain pt;
 	struct lpae_iommu *iommu;
 };
 
@@ -50,7 +50,7 @@ static struct lpae_iommu *instances[4];
 
 static struct lpae_domain *to_lpae_domain(struct iommu_domain *d)
 {
-	return container_of(d, struct lpae_domain, domain);
+	return container_of(d, struct lpae_domain, pt.domain);
 }
 
 static struct lpae_iommu *instance_of(struct device *dev)
@@ -180,7 +180,7 @@ static struct iommu_domain *lpae_domain_alloc_paging(struct device *dev)
 	if (!d)
 		return NULL;
 	d->iommu = instance_of(dev);
-	d->cfg = (struct io_pgtable_cfg){
+	d->pt.cfg = (struct io_pgtable_cfg){
 		.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G,
 		.ias = 48,
 		.oas = 48,
@@ -188,17 +188,15 @@ static struct iommu_domain *lpae_domain_alloc_paging(struct device *dev)
 		.tlb = &lpae_flush_ops,
 		.iommu_dev = d->iommu ? d->iommu->dev : NULL,
 	};
-	d->pgtbl = alloc_io_pgtable_ops(ARM_64_LPAE_S1, &d->cfg, d);
-	if (!d->pgtbl) {
+	if (pgtable_domain_alloc_pgtable(&d->pt, ARM_64_LPAE_S1, d)) {
 		kfree(d);
 		return ERR_PTR(-ENOMEM);
 	}
-	d->domain.pgsize_bitmap = d->cfg.pgsize_bitmap;
-	d->domain.geometry.aperture_start = 0;
-	d->domain.geometry.aperture_end = (1UL << d->cfg.ias) - 1;
-	d->domain.geometry.force_aperture = true;
-	d->domain.ops = &lpae_domain_ops;
-	return &d->domain;
+	d->pt.domain.geometry.aperture_start = 0;
+	d->pt.domain.geometry.aperture_end = (1UL << d->pt.cfg.ias) - 1;
+	d->pt.domain.geometry.force_aperture = true;
+	d->pt.domain.ops = &lpae_domain_ops;
+	return &d->pt.domain;
 }
 
 static int lpae_attach_dev(struct iommu_domain *domain, struct device *dev)
@@ -212,29 +210,6 @@ static int lpae_attach_dev(struct iommu_domain *domain, struct device *dev)
 		return -EINVAL;
 	iommu->stats.attached++;
 	return 0;
-}
-
-static int lpae_map_pages(struct iommu_domain *domain, unsigned long iova, phys_addr_t paddr, size_t pgsize,
-			  size_t pgcount, int prot, gfp_t gfp, size_t *mapped)
-{
-	struct io_pgtable_ops *ops = to_lpae_domain(domain)->pgtbl;
-
-	return ops->map_pages(ops, iova, paddr, pgsize, pgcount, prot, gfp, mapped);
-}
-
-static size_t lpae_unmap_pages(struct iommu_domain *domain, unsigned long iova, size_t pgsize, size_t pgcount,
-			       struct iommu_iotlb_gather *gather)
-{
-	struct io_pgtable_ops *ops = to_lpae_domain(domain)->pgtbl;
-
-	return ops->unmap_pages(ops, iova, pgsize, pgcount, gather);
-}
-
-static phys_addr_t lpae_iova_to_phys(struct iommu_domain *domain, dma_addr_t iova)
-{
-	struct io_pgtable_ops *ops = to_lpae_domain(domain)->pgtbl;
-
-	return ops->iova_to_phys(ops, iova);
 }
 
 static void lpae_flush_iotlb_all(struct iommu_domain *domain)
@@ -255,15 +230,13 @@ static void lpae_domain_free(struct iommu_domain *domain)
 {
 	struct lpae_domain *d = to_lpae_domain(domain);
 
-	free_io_pgtable_ops(d->pgtbl);
+	pgtable_domain_free_pgtable(&d->pt);
 	kfree(d);
 }
 
 static const struct iommu_domain_ops lpae_domain_ops = {
 	.attach_dev = lpae_attach_dev,
-	.map_pages = lpae_map_pages,
-	.unmap_pages = lpae_unmap_pages,
-	.iova_to_phys = lpae_iova_to_phys,
+	PGTABLE_DOMAIN_OPS,
 	.flush_iotlb_all = lpae_flush_iotlb_all,
 	.iotlb_sync = lpae_iotlb_sync,
 	.free = lpae_domain_free,
