@@ -105,7 +105,7 @@ struct Demo: ParsableCommand {
             if let note = swiommu_example_note(&r, i) { print("    \(String(cString: note))") }
         }
         print("    => mappings \(r.mappings), transfers verified \(r.transfers), faults caught \(r.faults), "
-              + "other errors caught \(r.errors), dma-debug findings \(r.dma_debug) (dma-debug not built yet)")
+              + "other errors caught \(r.errors), unexpected dma-debug findings \(r.dma_debug)")
         let iotlb = r.iotlb_model != 0
             ? "IOTLB \(r.iotlb_lookups) lookups (\(r.iotlb_hits) hits, \(r.iotlb_misses) misses), "
               + "\(r.iotlb_invalidations) invalidations"

@@ -314,6 +314,8 @@ static int sdrm_subdev_probe(struct platform_device *pdev)
 	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(32));
 	if (ret)
 		return ret;
+	/* As drm_iommu_attach_device() does for every device, the DMA device included. */
+	dma_set_max_seg_size(dev, DMA_BIT_MASK(32));
 	ret = sdrm_register_dma(dev);
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot register for DMA\n");

@@ -129,13 +129,13 @@ bool swiommu_example_check(const void *buf, size_t len, unsigned int seed)
 }
 
 /*
- * What the DMA-debug checks found during a scenario. TODO(dma-debug): once issue 8 lands, read
- * swiommu_dma_debug_errors() (<swiommu/dma_debug.h>) before and after each scenario; the drivers are
- * written to give 0.
+ * What the DMA-debug checks found (<swiommu/dma_debug.h>), read before and after each scenario: the drivers
+ * are written to give none, and a scenario that commits a mistake on purpose checks for its finding and
+ * starts counting again after it.
  */
 static unsigned long dma_debug_findings(void)
 {
-	return 0;
+	return swiommu_dma_debug_errors();
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -323,7 +323,7 @@ int swiommu_example_drm_run(struct swiommu_example_report *r)
 	struct sg_table *sgt = NULL;
 	bool imported = false;
 	dma_addr_t frame_dma = 0, freed;
-	u8 byte;
+	u8 byte = 0;
 
 	begin(r, "Display + GPU sharing one domain over two 16 KiB DARTs (exynos-drm / Apple DART style)");
 	watch_start(watch, ARRAY_SIZE(watch));
@@ -607,6 +607,11 @@ int swiommu_example_codec_run(struct swiommu_example_report *r)
 	mfc_stream_fill(stale, 2, payload, sizeof(payload));
 	CHECK(r, mfc_decode(ctx, stale, frame, &seq) == -EIO);
 	r->errors++;
+	/* dma-debug saw it too: the device read memory the CPU changed after the mapping, unsynced. */
+	CHECK(r, dma_debug_findings() == debug + 1 && strstr(swiommu_dma_debug_last(), "device read DMA memory the CPU changed"));
+	note(r, "dma-debug caught the same mistake: \"%s\"", strstr(swiommu_dma_debug_last(), "swiommu:"));
+	debug = dma_debug_findings();
+	warns = swiommu_warn_count();
 	mfc_stream_prepare(ctx, stale);
 	CHECK(r, mfc_decode(ctx, stale, frame, &seq) == 0 && seq == 2);
 	r->transfers += 2;

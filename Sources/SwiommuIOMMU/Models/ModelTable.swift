@@ -137,15 +137,10 @@ final class ExynosModelTable: ModelTable {
         return 0
     }
 
+    /// As exynos_iommu_unmap: one entry (whatever page size it is), its size returned; the core's loop
+    /// picks the page size again for what is left.
     func unmap(iova: UInt64, pageSize: UInt64, count: Int) -> UInt64 {
-        var done: UInt64 = 0
-        let total = pageSize &* UInt64(count)
-        while done < total {
-            let n = table.unmap(iova: iova &+ done, size: min(pageSize, total - done))
-            if n == 0 { break }
-            done &+= n
-        }
-        return done
+        table.unmap(iova: iova, size: pageSize)
     }
 
     func iovaToPhys(_ iova: UInt64) -> UInt64 { table.iovaToPhys(iova) }
