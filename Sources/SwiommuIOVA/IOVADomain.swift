@@ -46,7 +46,13 @@ public final class IOVADomain: @unchecked Sendable {
     /// Kernel: `cached_node`, `cached32_node` (pool indices; `NodePool.anchor` for the anchor).
     var cachedNode = NodePool.anchor
     var cached32Node = NodePool.anchor
-    var tree: GapTree
+    /// The tree, at a fixed address reached through addressors: calls on it neither copy it nor pay for the
+    /// dynamic exclusivity checks of a class's stored property (the domain's lock orders the accesses).
+    let treeStorage: UnsafeMutablePointer<GapTree>
+    var tree: GapTree {
+        unsafeAddress { UnsafePointer(treeStorage) }
+        unsafeMutableAddress { treeStorage }
+    }
     let mutex: UnsafeMutablePointer<pthread_mutex_t>
     /// The seqlock sequence of the tree: odd while a writer changes it.
     let sequence: UnsafeMutablePointer<Int>
@@ -76,7 +82,8 @@ public final class IOVADomain: @unchecked Sendable {
             Kernel.warn("init_iova_domain: cannot reserve address space for the domain's nodes")
             return nil
         }
-        tree = t
+        treeStorage = .allocate(capacity: 1)
+        treeStorage.initialize(to: t)
         self.granule = granule
         shift = granule.trailingZeroBitCount
         self.startPfn = startPfn.rawValue
@@ -98,6 +105,8 @@ public final class IOVADomain: @unchecked Sendable {
 
     deinit {
         if alive { teardown() }
+        treeStorage.deinitialize(count: 1)
+        treeStorage.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
         sequence.deallocate()
@@ -220,14 +229,7 @@ public final class IOVADomain: @unchecked Sendable {
         defer { unlock() }
         var out: [IOVARange] = []
         out.reserveCapacity(tree.count)
-        var stack: [UInt32] = []
-        var x = tree.root
-        while x != NodePool.none || !stack.isEmpty {
-            while x != NodePool.none { stack.append(x); x = tree.left(x) }
-            let y = stack.removeLast()
-            out.append(IOVARange(lo: IOVAPFN(lo(y)), hi: IOVAPFN(hi(y))))
-            x = tree.right(y)
-        }
+        tree.forEach { i, _ in out.append(IOVARange(lo: IOVAPFN(lo(i)), hi: IOVAPFN(hi(i)))) }
         return out
     }
 
@@ -247,7 +249,7 @@ public final class IOVADomain: @unchecked Sendable {
         s.cached = rc.entries
         s.depotMagazines = rc.depotMagazines
         s.nodeBytes = tree.pool.live * MemoryLayout<iova>.stride
-        s.poolBytes = tree.pool.bytes + rc.bytes + GapTree.maxDepth * 4 * 4
+        s.poolBytes = tree.pool.bytes + rc.bytes + GapTree.maxLevels * 24 + 4 * (GapTree.leafCapacity + 1) * 8
         s.cachedPfnLo = lo(cachedNode)
         s.cached32PfnLo = lo(cached32Node)
         s.max32AllocSize = max32AllocSize

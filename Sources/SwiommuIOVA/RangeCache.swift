@@ -243,19 +243,10 @@ extension IOVADomain {
             if s1 & 1 != 0 { continue }
             atomicMemoryFence(ordering: .acquiring)
             var r = LockFreeLookup(index: NodePool.none, lo: 0, hi: 0, state: 0)
-            var x = tree.root, steps = 0, torn = false
-            while x != NodePool.none {
-                guard steps < GapTree.maxDepth, let p = tree.pool.checkedNode(x) else { torn = true; break }
+            let (x, torn) = tree.findLockFree(pfn)
+            if x != NodePool.none, let p = tree.pool.checkedNode(x) {
                 let l = UInt64(p.pointee.pfn_lo), h = UInt64(p.pointee.pfn_hi)
-                if pfn < l {
-                    x = p.pointee.node.left & GapTree.indexMask
-                } else if pfn > h {
-                    x = p.pointee.node.right & GapTree.indexMask
-                } else {
-                    r = LockFreeLookup(index: x, lo: l, hi: h, state: p.pointee.node.state)
-                    break
-                }
-                steps &+= 1
+                if pfn <= h { r = LockFreeLookup(index: x, lo: l, hi: h, state: p.pointee.node.state) }
             }
             atomicMemoryFence(ordering: .acquiring)
             if !torn && swiommu_glue_atomic_load_long(sequence) == s1 { return r }
