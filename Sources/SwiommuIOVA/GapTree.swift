@@ -9,16 +9,18 @@ import CKernel
 /// `struct iova_domain`, with `rb_prev`/`rb_next`, `iova_insert_rbtree`, `rb_erase`, `private_find_iova`.
 ///
 /// Nodes are `NodePool.cellsPerNode` (8) cells of 120 bits. Every leaf is at the same depth (`levels - 1`).
-/// - A leaf holds up to 16 entries, two per cell, packed at the front. Entry 2c+k of cell c: its gap word at bits
-///   32k ..< 32k + 32 (bits 0-19 the free granules between that allocation and the one below it, for the lowest
-///   its pfn_lo: the granules from 0, saturated; bits 20-31 the gap's fit bits), its handle index at bits
-///   64 + 27k ..< 91 + 27k (0: no entry). Keys are not stored: an allocation's pfn_lo is read from its
+/// - A leaf has 16 slots, two per cell, in ascending order of pfn_lo with empty slots (holes) anywhere between:
+///   a removal empties its slot, an insertion takes a hole next to its place or moves the few entries up to the
+///   nearest one. Slot 2c+k of cell c: its gap word at bits 32k ..< 32k + 32 (0 when empty), its handle index at
+///   bits 64 + 27k ..< 91 + 27k (0: empty). Keys are not stored: an allocation's pfn_lo is read from its
 ///   `struct iova`, which only lookups by pfn need.
+/// - A gap word: bits 0-19 the free granules between an allocation and the one below it (for the lowest, its
+///   pfn_lo: the granules from 0), saturated; bits 20-31 the gap's fit bits. A summary word (of a subtree) has
+///   the largest gap and the OR of the fit bits.
 /// - An inner node holds up to 8 children, one per cell, packed at the front: bits 0-63 the smallest pfn_lo in
 ///   the child's subtree, bits 64-87 the child's node number, bits 88-119 the child's summary. An empty cell has
 ///   the key ~0 (no allocation starts at the anchor's pfn) and nothing else, so that a descent counts the keys at
 ///   most the one it looks for without asking which cells are in use.
-/// - A summary word: bits 0-19 the largest gap in the subtree, bits 20-31 the OR of its gaps' fit bits.
 ///
 /// Fit bits: for a gap of free granules [a, b) and k in 1...6, let u = b - (a rounded up to a multiple of 2^k),
 /// the run that starts at the lowest 2^k-aligned pfn. Bit k-1 ("half") is set when u > 2^(k-1), bit 5+k
@@ -40,9 +42,9 @@ import CKernel
 /// an aligned start; a size-aligned request of more than 64 granules meeting gaps long enough but with no aligned
 /// start for it; a request of 2^20 granules or more, checked against each saturated gap.
 ///
-/// A cursor is a path in `pathNode`/`pathPos`: the node at each level, the child taken at each inner level, and an
-/// entry position in the leaf. Lookups that must not disturb the main cursor use the second path (`auxNode`,
-/// `auxPos`). Callers hold the domain's lock, except `findLockFree`.
+/// A cursor is a path in `pathNode`/`pathPos`: the node at each level, the child taken at each inner level, and a
+/// slot in the leaf. Lookups that must not disturb the main cursor use the second path (`auxNode`, `auxPos`).
+/// Callers hold the domain's lock, except `findLockFree`.
 struct GapTree {
     static let saturated: UInt32 = 0xf_ffff
     static let fitClasses = 6
@@ -57,6 +59,7 @@ struct GapTree {
     static let indexMask: UInt64 = 0x07ff_ffff
     static let refMask: UInt32 = 0x00ff_ffff
     static let emptyKey: UInt64 = ~0
+    static let highWords: UInt64 = 0xffff_ffff_0000_0000
 
     var pool: NodePool
     var root: UInt32
@@ -66,15 +69,24 @@ struct GapTree {
     let pathNode: UnsafeMutablePointer<UInt32> = .allocate(capacity: GapTree.maxLevels)
     let pathPos: UnsafeMutablePointer<Int> = .allocate(capacity: GapTree.maxLevels)
     /// Whether the main path still leads from the root to a leaf (no node on it split, merged or went away since
-    /// it was set): `locate` then looks in that leaf before descending, which spares most allocations the descent
-    /// to the cached node (the node just inserted, or the successor of the one just freed).
+    /// it was set): `locate(_:nearby:)` then looks in that leaf before descending, which spares most allocations
+    /// the descent to the cached node (the node just inserted, or the successor of the one just freed).
     let pathCurrent: UnsafeMutablePointer<Bool> = .allocate(capacity: 1)
     let auxNode: UnsafeMutablePointer<UInt32> = .allocate(capacity: GapTree.maxLevels)
     let auxPos: UnsafeMutablePointer<Int> = .allocate(capacity: GapTree.maxLevels)
+    /// The path to the leaf of the last insertion (the allocation the kernel's cached node usually names), valid
+    /// while `shape` is what it was then (`hintShape`). `shape` counts the changes that move nodes: splits,
+    /// merges, refills, a new or a lost root.
+    let hintNode: UnsafeMutablePointer<UInt32> = .allocate(capacity: GapTree.maxLevels)
+    let hintPos: UnsafeMutablePointer<Int> = .allocate(capacity: GapTree.maxLevels)
+    var shape = 0
+    var hintShape = -1
     /// Scratch for the entries of two leaves (one of them overflowing; an entry there is its handle index, its gap
     /// word in bits 32-63), or the cells of two inner nodes.
     let entries: UnsafeMutablePointer<UInt64> = .allocate(capacity: 2 * GapTree.leafCapacity + 2)
     let entries2: UnsafeMutablePointer<UInt64> = .allocate(capacity: 2 * GapTree.leafCapacity + 2)
+    /// `GapTree.fitTable`, copied.
+    let fitTable: UnsafePointer<UInt16> = GapTree.fitTable
 
     init?() {
         guard var p = NodePool(), let r = p.allocateIndexNode() else { return nil }
@@ -83,13 +95,17 @@ struct GapTree {
         pathCurrent.initialize(to: false)
         entries.initialize(repeating: 0, count: 2 * GapTree.leafCapacity + 2)
         entries2.initialize(repeating: 0, count: 2 * GapTree.leafCapacity + 2)
-        storeLeaf(r, entries, 0)
+        storeLeaf(r, entries, 0, spread: .even)
     }
 
     func destroy() {
         pool.destroy()
-        for p in [pathNode, auxNode] { p.deallocate() }
-        for p in [pathPos, auxPos] { p.deallocate() }
+        pathNode.deallocate()
+        auxNode.deallocate()
+        hintNode.deallocate()
+        hintPos.deallocate()
+        pathPos.deallocate()
+        auxPos.deallocate()
         pathCurrent.deallocate()
         entries.deallocate()
         entries2.deallocate()
@@ -120,20 +136,21 @@ struct GapTree {
     // MARK: Entries and summaries
 
     @inline(__always) static func index(_ e: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: e) }
-    /// An entry's own summary word: its gap, its fit bits above.
     @inline(__always) static func word(_ e: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: e &>> 32) }
-    @inline(__always) static func gap(_ e: UInt64) -> UInt32 { word(e) & saturated }
+    @inline(__always) static func gap(_ w: UInt32) -> UInt32 { w & saturated }
     @inline(__always) static func entry(_ i: UInt32, _ w: UInt32) -> UInt64 { UInt64(i) | UInt64(w) &<< 32 }
 
-    /// The entry of handle `i` whose gap, below pfn_lo `lo`, is `g` granules (saturated here).
-    @inline(__always) static func entry(_ i: UInt32, lo: UInt64, gap g: UInt64) -> UInt64 {
-        let s = g >= UInt64(saturated) ? saturated : UInt32(truncatingIfNeeded: g)
-        return entry(i, s | fitBits(lo: lo, gap: g) &<< 20)
+    /// The gap word of `g` free granules below pfn_lo `lo` (saturated here).
+    @inline(__always) func gapWord(lo: UInt64, gap g: UInt64) -> UInt32 {
+        if g >= 127 { return g >= UInt64(GapTree.saturated) ? GapTree.saturated | GapTree.allFitBits &<< 20
+                                                            : UInt32(truncatingIfNeeded: g) | GapTree.allFitBits &<< 20 }
+        let up = Int(truncatingIfNeeded: (0 &- (lo &- g)) & 63)
+        return UInt32(truncatingIfNeeded: g) | UInt32(fitTable[up &<< 7 | Int(truncatingIfNeeded: g)]) &<< 20
     }
 
     /// The fit bits of the free granules [lo - gap, lo); every bit for a saturated gap. With r = the granules from
     /// the gap's start up to the first 2^k-aligned pfn, the aligned run holds u = gap - r granules (when r < gap).
-    @inline(__always) static func fitBits(lo b: UInt64, gap g: UInt64) -> UInt32 {
+    static func fitBits(lo b: UInt64, gap g: UInt64) -> UInt32 {
         // A run of 2^(k+1) - 1 free granules holds an aligned 2^k block for every k <= 6; below 2 none fits.
         if g >= 127 { return allFitBits }
         if g < 2 { return 0 }
@@ -147,6 +164,18 @@ struct GapTree {
         return UInt32(truncatingIfNeeded: bits)
     }
 
+    /// `fitBits` of gaps below 128 granules, by the low 6 bits of -(the gap's first pfn) and the gap: 16 KiB.
+    nonisolated(unsafe) static let fitTable: UnsafePointer<UInt16> = {
+        let t = UnsafeMutablePointer<UInt16>.allocate(capacity: 64 * 128)
+        for up in 0..<64 {
+            for g in 0..<128 {
+                // A gap of g ending at b = g - up (mod 64) starts at -up.
+                t[up << 7 | g] = UInt16(fitBits(lo: UInt64(g) &- UInt64(up), gap: UInt64(g)))
+            }
+        }
+        return UnsafePointer(t)
+    }()
+
     /// The gap below a node starting at `lo` whose predecessor ends at `predHi` (nil: none).
     @inline(__always) static func gapValue(lo: UInt64, predHi: UInt64?) -> UInt64 {
         guard let predHi else { return lo }
@@ -158,8 +187,9 @@ struct GapTree {
         max(a & saturated, b & saturated) | ((a | b) & ~saturated)
     }
 
-    /// A search request: the gap an entry must have (`need`, saturated) and the fit bits it must show (`fitMask`),
-    /// both necessary; the search's `fits` decides exactly for an entry that shows them.
+    /// A search request: the gap an entry must have (`need`, saturated, at least 1) and the fit bits it must show
+    /// (`fitMask`), both necessary; the search's `fits` decides exactly for an entry that shows them. An empty
+    /// slot or cell (word 0) admits nothing.
     struct Request {
         var need: UInt32
         var fitMask: UInt32
@@ -170,41 +200,89 @@ struct GapTree {
 
     // MARK: Leaves
 
-    /// The gap word of entry `j` of leaf `n` (0 for no entry).
-    @inline(__always) func leafWord(_ n: UInt32, _ j: Int) -> UInt32 {
-        pool.cell(n, j &>> 1).load(fromByteOffset: (j & 1) &<< 2, as: UInt32.self)
+    /// The gap word of slot `s` of leaf `n` (0 when empty).
+    @inline(__always) func leafWord(_ n: UInt32, _ s: Int) -> UInt32 {
+        pool.cell(n, s &>> 1).load(fromByteOffset: (s & 1) &<< 2, as: UInt32.self)
     }
 
-    /// The handle index of entry `j` of leaf `n` (0 for no entry).
-    @inline(__always) func leafIndex(_ n: UInt32, _ j: Int) -> UInt32 {
-        UInt32(truncatingIfNeeded: (GapTree.high(pool.cell(n, j &>> 1)) &>> UInt64(27 &* (j & 1))) & GapTree.indexMask)
+    /// The handle index in slot `s` of leaf `n` (0 when empty).
+    @inline(__always) func leafIndex(_ n: UInt32, _ s: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: (GapTree.high(pool.cell(n, s &>> 1)) &>> UInt64(27 &* (s & 1))) & GapTree.indexMask)
     }
 
-    /// Entry `j` of leaf `n`, in the scratch format.
-    @inline(__always) func leafEntry(_ n: UInt32, _ j: Int) -> UInt64 {
-        GapTree.entry(leafIndex(n, j), leafWord(n, j))
+    /// Fill slot `s` of leaf `n` (index 0 and word 0 empty it).
+    @inline(__always) func setSlot(_ n: UInt32, _ s: Int, _ i: UInt32, _ w: UInt32) {
+        let p = pool.cell(n, s &>> 1)
+        let shift = UInt64(27 &* (s & 1))
+        let wordShift = UInt64((s & 1) &<< 5)
+        let l = GapTree.low(p) & ~(0xffff_ffff &<< wordShift) | UInt64(w) &<< wordShift
+        let h = GapTree.high(p) & ~(GapTree.indexMask &<< shift) | UInt64(i) &<< shift
+        GapTree.setCell(p, l, h)
     }
 
-    /// The entries of leaf `n` into `b`; returns how many there are.
-    @inline(__always) func loadLeaf(_ n: UInt32, _ b: UnsafeMutablePointer<UInt64>) -> Int {
+    @inline(__always) func setSlotWord(_ n: UInt32, _ s: Int, _ w: UInt32) {
+        pool.cell(n, s &>> 1).storeBytes(of: w, toByteOffset: (s & 1) &<< 2, as: UInt32.self)
+    }
+
+    /// The first filled slot of leaf `n` at or after `s`, or `leafCapacity`.
+    @inline(__always) func nextSlot(_ n: UInt32, from s: Int) -> Int {
+        var t = s
+        while t < GapTree.leafCapacity && leafIndex(n, t) == 0 { t &+= 1 }
+        return t
+    }
+
+    /// The last filled slot of leaf `n` at or before `s`, or -1.
+    @inline(__always) func previousSlot(_ n: UInt32, from s: Int) -> Int {
+        var t = s
+        while t >= 0 && leafIndex(n, t) == 0 { t &-= 1 }
+        return t
+    }
+
+    /// The entries of leaf `n`, in order and without the holes, into `b`; returns how many there are.
+    func loadLeaf(_ n: UInt32, _ b: UnsafeMutablePointer<UInt64>) -> Int {
         var used = 0
         for c in 0..<GapTree.cells {
             let p = pool.cell(n, c)
             let l = GapTree.low(p), h = GapTree.high(p)
             let i0 = h & GapTree.indexMask, i1 = (h &>> 27) & GapTree.indexMask
-            b[2 &* c] = i0 | l &<< 32
-            b[2 &* c &+ 1] = i1 | l & 0xffff_ffff_0000_0000
-            used &+= (i0 != 0 ? 1 : 0) &+ (i1 != 0 ? 1 : 0)
+            b[used] = i0 | l &<< 32
+            used &+= i0 != 0 ? 1 : 0
+            b[used] = i1 | l & GapTree.highWords
+            used &+= i1 != 0 ? 1 : 0
         }
         return used
     }
 
-    /// Entries 0 ..< `used` of `b` into leaf `n` (empty slots after them).
-    @inline(__always) func storeLeaf(_ n: UInt32, _ b: UnsafeMutablePointer<UInt64>, _ used: Int) {
+    /// Where `storeLeaf` puts the holes: spread between the entries, all after them, or all before them (for a
+    /// leaf that grows at its front).
+    enum Spread { case even, holesAfter, holesBefore }
+
+    /// Entries 0 ..< `used` of `b` into leaf `n`, the holes placed as `spread` says.
+    func storeLeaf(_ n: UInt32, _ b: UnsafeMutablePointer<UInt64>, _ used: Int, spread: Spread) {
+        let cap = GapTree.leafCapacity
+        var next = 0
+        // Slot of entry k: even spread puts it at k * cap / used.
+        func slot(_ k: Int) -> Int {
+            switch spread {
+            case .even: return (k &+ 1) &* cap / used &- 1       // the holes before the entries
+            case .holesAfter: return k
+            case .holesBefore: return cap &- used &+ k
+            }
+        }
+        var target = used > 0 ? slot(0) : cap
         for c in 0..<GapTree.cells {
-            let e0 = 2 &* c < used ? b[2 &* c] : 0
-            let e1 = 2 &* c &+ 1 < used ? b[2 &* c &+ 1] : 0
-            GapTree.setCell(pool.cell(n, c), e0 &>> 32 | e1 & 0xffff_ffff_0000_0000,
+            var e0: UInt64 = 0, e1: UInt64 = 0
+            if target == 2 &* c {
+                e0 = b[next]
+                next &+= 1
+                target = next < used ? slot(next) : cap
+            }
+            if target == 2 &* c &+ 1 {
+                e1 = b[next]
+                next &+= 1
+                target = next < used ? slot(next) : cap
+            }
+            GapTree.setCell(pool.cell(n, c), e0 &>> 32 | e1 & GapTree.highWords,
                             e0 & GapTree.indexMask | (e1 & GapTree.indexMask) &<< 27)
         }
     }
@@ -219,31 +297,63 @@ struct GapTree {
         return used
     }
 
-    @inline(__always) static func leafSummary(_ b: UnsafeMutablePointer<UInt64>, _ used: Int) -> UInt32 {
-        var s: UInt32 = 0
-        for j in 0..<used { s = combine(s, word(b[j])) }
-        return s
+    /// The summary of leaf `n` (holes hold word 0).
+    @inline(__always) func leafSummary(_ n: UInt32) -> UInt32 {
+        var m: UInt32 = 0, bits: UInt32 = 0
+        for c in 0..<GapTree.cells {
+            let l = GapTree.low(pool.cell(n, c))
+            let w0 = UInt32(truncatingIfNeeded: l), w1 = UInt32(truncatingIfNeeded: l &>> 32)
+            bits |= w0 | w1
+            m = max(m, max(w0 & GapTree.saturated, w1 & GapTree.saturated))
+        }
+        return m | bits & ~GapTree.saturated
     }
 
-    /// The position of handle `i` in leaf `n`, or -1.
+    /// `leafCount` and `leafSummary` in one pass.
+    @inline(__always) func leafCountAndSummary(_ n: UInt32) -> (Int, UInt32) {
+        var used = 0
+        var m: UInt32 = 0, bits: UInt32 = 0
+        for c in 0..<GapTree.cells {
+            let p = pool.cell(n, c)
+            let l = GapTree.low(p), h = GapTree.high(p)
+            used &+= (h & GapTree.indexMask != 0 ? 1 : 0) &+ ((h &>> 27) & GapTree.indexMask != 0 ? 1 : 0)
+            let w0 = UInt32(truncatingIfNeeded: l), w1 = UInt32(truncatingIfNeeded: l &>> 32)
+            bits |= w0 | w1
+            m = max(m, max(w0 & GapTree.saturated, w1 & GapTree.saturated))
+        }
+        return (used, m | bits & ~GapTree.saturated)
+    }
+
+    @inline(__always) static func leafSummary(_ b: UnsafeMutablePointer<UInt64>, _ used: Int) -> UInt32 {
+        var m: UInt32 = 0, bits: UInt32 = 0
+        for j in 0..<used {
+            let w = word(b[j])
+            bits |= w
+            m = max(m, w & saturated)
+        }
+        return m | bits & ~saturated
+    }
+
+    /// The slot of handle `i` in leaf `n`, or -1.
     @inline(__always) func position(of i: UInt32, inLeaf n: UInt32) -> Int {
         var found = -1
-        let key = UInt64(i)
+        let pattern = UInt64(i) | UInt64(i) &<< 27
         for c in 0..<GapTree.cells {
-            let h = GapTree.high(pool.cell(n, c))
-            found = h & GapTree.indexMask == key ? 2 &* c : found
-            found = (h &>> 27) & GapTree.indexMask == key ? 2 &* c &+ 1 : found
+            let x = GapTree.high(pool.cell(n, c)) ^ pattern
+            found = x & GapTree.indexMask == 0 ? 2 &* c : found
+            found = x & (GapTree.indexMask &<< 27) == 0 ? 2 &* c &+ 1 : found
         }
         return found
     }
 
-    /// The position of the last entry of leaf `n` whose pfn_lo is at most `key`, or -1 (reads the handles).
+    /// The slot of the last entry of leaf `n` whose pfn_lo is at most `key`, or -1 (reads the handles).
     @inline(__always) func lastPosition(atMost key: UInt64, inLeaf n: UInt32) -> Int {
         var k = -1
-        for j in 0..<GapTree.leafCapacity {
-            let i = leafIndex(n, j)
-            if i == 0 { break }
-            k &+= lo(i) <= key ? 1 : 0
+        for s in 0..<GapTree.leafCapacity {
+            let i = leafIndex(n, s)
+            if i == 0 { continue }
+            if lo(i) > key { break }
+            k = s
         }
         return k
     }
@@ -280,9 +390,13 @@ struct GapTree {
 
     /// The summary of inner node `n` (empty cells hold 0).
     @inline(__always) func innerSummary(_ n: UInt32) -> UInt32 {
-        var s: UInt32 = 0
-        for c in 0..<GapTree.cells { s = GapTree.combine(s, childSummary(n, c)) }
-        return s
+        var m: UInt32 = 0, bits: UInt32 = 0
+        for c in 0..<GapTree.cells {
+            let s = childSummary(n, c)
+            bits |= s
+            m = max(m, s & GapTree.saturated)
+        }
+        return m | bits & ~GapTree.saturated
     }
 
     /// The child of inner node `n` to take towards `key` (below ~0): the last whose smallest pfn_lo is at most
@@ -291,11 +405,6 @@ struct GapTree {
         var pos = 0
         for c in 1..<GapTree.cells { pos &+= childKey(n, c) <= key ? 1 : 0 }
         return pos
-    }
-
-    /// The entries or children of the node at `level` (the leaf level is `levels - 1`).
-    @inline(__always) func nodeCount(_ n: UInt32, level: Int) -> Int {
-        level == levels &- 1 ? leafCount(n) : innerCount(n)
     }
 
     // MARK: Paths
@@ -321,18 +430,33 @@ struct GapTree {
     /// reach it). `nearby`: `i` is likely in the main path's leaf (look there first).
     @inline(__always) func locate(_ i: UInt32, nearby: Bool = false) -> Bool {
         let leafLevel = levels &- 1
-        if nearby && pathCurrent.pointee {
-            let j = position(of: i, inLeaf: pathNode[leafLevel])
-            if j >= 0 {
-                pathPos[leafLevel] = j
-                return true
+        if nearby {
+            if pathCurrent.pointee {
+                let s = position(of: i, inLeaf: pathNode[leafLevel])
+                if s >= 0 {
+                    pathPos[leafLevel] = s
+                    return true
+                }
+            }
+            if hintShape == shape {
+                let s = position(of: i, inLeaf: hintNode[leafLevel])
+                if s >= 0 {
+                    for l in 0..<leafLevel {
+                        pathNode[l] = hintNode[l]
+                        pathPos[l] = hintPos[l]
+                    }
+                    pathNode[leafLevel] = hintNode[leafLevel]
+                    pathPos[leafLevel] = s
+                    pathCurrent.pointee = true
+                    return true
+                }
             }
         }
         let leaf = descend(lo(i), pathNode, pathPos)
-        let j = position(of: i, inLeaf: leaf)
-        pathPos[leafLevel] = j
+        let s = position(of: i, inLeaf: leaf)
+        pathPos[leafLevel] = s
         pathCurrent.pointee = true
-        return j >= 0
+        return s >= 0
     }
 
     /// Move a path to the first entry of the next leaf; false at the last leaf (the path is then unchanged).
@@ -346,6 +470,7 @@ struct GapTree {
             l &+= 1
             pp[l] = 0
         }
+        pp[l] = nextSlot(pn[l], from: 0)
         return true
     }
 
@@ -359,7 +484,7 @@ struct GapTree {
             let n = childRef(pn[l], pp[l])
             pn[l &+ 1] = n
             l &+= 1
-            pp[l] = nodeCount(n, level: l) &- 1
+            pp[l] = l == levels &- 1 ? previousSlot(n, from: GapTree.leafCapacity &- 1) : innerCount(n) &- 1
         }
         return true
     }
@@ -397,8 +522,7 @@ struct GapTree {
                                        _ pp: UnsafeMutablePointer<Int>) {
         var l = level &- 1
         while l >= 0 {
-            let p = pool.cell(pn[l], pp[l])
-            p.storeBytes(of: key, as: UInt64.self)
+            pool.cell(pn[l], pp[l]).storeBytes(of: key, as: UInt64.self)
             if pp[l] != 0 { return }
             l &-= 1
         }
@@ -409,45 +533,53 @@ struct GapTree {
     /// The node containing `pfn`, or `none`. Kernel: `private_find_iova`.
     func find(containing pfn: UInt64) -> UInt32 {
         let leaf = descend(pfn, auxNode, auxPos)
-        let j = lastPosition(atMost: pfn, inLeaf: leaf)
-        if j < 0 { return NodePool.none }
-        let i = leafIndex(leaf, j)
+        let s = lastPosition(atMost: pfn, inLeaf: leaf)
+        if s < 0 { return NodePool.none }
+        let i = leafIndex(leaf, s)
         return hi(i) >= pfn ? i : NodePool.none
+    }
+
+    /// The entry after slot `s` of the second path's leaf (the first of the next leaf after its last), or `none`.
+    func entry(after s: Int) -> UInt32 {
+        let leaf = auxNode[levels &- 1]
+        let t = nextSlot(leaf, from: s &+ 1)
+        if t < GapTree.leafCapacity { return leafIndex(leaf, t) }
+        return nextLeaf(auxNode, auxPos) ? leafIndex(auxNode[levels &- 1], auxPos[levels &- 1]) : NodePool.none
     }
 
     /// The lowest node whose pfn_hi is at least `key`, or `none` (nodes do not overlap, so pfn_hi orders them too).
     func lowest(hiAtLeast key: UInt64) -> UInt32 {
         let leaf = descend(key, auxNode, auxPos)
-        let j = lastPosition(atMost: key, inLeaf: leaf)
-        if j >= 0 {
-            let i = leafIndex(leaf, j)
+        let s = lastPosition(atMost: key, inLeaf: leaf)
+        if s >= 0 {
+            let i = leafIndex(leaf, s)
             if hi(i) >= key { return i }
         }
-        if j &+ 1 < leafCount(leaf) { return leafIndex(leaf, j &+ 1) }
-        return nextLeaf(auxNode, auxPos) ? leafIndex(auxNode[levels &- 1], 0) : NodePool.none
+        return entry(after: s)
     }
 
     /// Point the main cursor at the highest node whose pfn_lo is below `key` and return it, or `none` with the
-    /// cursor at position -1 of the first leaf.
+    /// cursor at slot -1 of the first leaf. (Slot + 1 is where a node starting at `key` goes.)
     func cursor(highestBelow key: UInt64) -> UInt32 {
         pathCurrent.pointee = true
+        let leafLevel = levels &- 1
         if key == 0 {
             _ = descend(0, pathNode, pathPos)
-            pathPos[levels &- 1] = -1
+            pathPos[leafLevel] = -1
             return NodePool.none
         }
         let leaf = descend(key &- 1, pathNode, pathPos)
-        let j = lastPosition(atMost: key &- 1, inLeaf: leaf)
-        pathPos[levels &- 1] = j
-        return j < 0 ? NodePool.none : leafIndex(leaf, j)
+        let s = lastPosition(atMost: key &- 1, inLeaf: leaf)
+        pathPos[leafLevel] = s
+        return s < 0 ? NodePool.none : leafIndex(leaf, s)
     }
 
     /// The highest node whose pfn_lo is below `key`, or `none`; leaves the main cursor alone.
     func highest(loBelow key: UInt64) -> UInt32 {
         if key == 0 { return NodePool.none }
         let leaf = descend(key &- 1, auxNode, auxPos)
-        let j = lastPosition(atMost: key &- 1, inLeaf: leaf)
-        return j < 0 ? NodePool.none : leafIndex(leaf, j)
+        let s = lastPosition(atMost: key &- 1, inLeaf: leaf)
+        return s < 0 ? NodePool.none : leafIndex(leaf, s)
     }
 
     /// Kernel: `rb_prev`.
@@ -457,13 +589,11 @@ struct GapTree {
     /// cursor alone.
     func successor(_ i: UInt32) -> UInt32 {
         let leaf = descend(lo(i), auxNode, auxPos)
-        let j = position(of: i, inLeaf: leaf)
-        if j &+ 1 < leafCount(leaf) { return leafIndex(leaf, j &+ 1) }
-        return nextLeaf(auxNode, auxPos) ? leafIndex(auxNode[levels &- 1], 0) : NodePool.none
+        return entry(after: position(of: i, inLeaf: leaf))
     }
 
-    /// Search down from the main cursor's entry (inclusive) for the highest entry the request admits and `fits`
-    /// accepts (called with the handle, its pfn_lo and its entry's word), skipping every subtree whose summary does
+    /// Search down from the main cursor's slot (inclusive) for the highest entry the request admits and `fits`
+    /// accepts (called with the handle, its pfn_lo and its gap word), skipping every subtree whose summary does
     /// not admit the request; `none` when there is none, or when the search reaches an entry with pfn_lo below
     /// `floor` (nothing there can succeed). Leaves the main cursor at the entry found. O(log n) node visits plus
     /// the subtrees that admit the request without holding a fit (size-aligned requests only).
@@ -496,7 +626,7 @@ struct GapTree {
                     let child = childRef(n, j)
                     l &+= 1
                     pathNode[l] = child
-                    // From the last slot: empty ones hold 0, which admits nothing (every request needs a gap).
+                    // From the last slot: empty ones hold 0, which admits nothing.
                     j = (l == leafLevel ? GapTree.leafCapacity : GapTree.innerCapacity) &- 1
                     continue
                 }
@@ -529,9 +659,10 @@ struct GapTree {
         }
         guard pool.isIndexNode(n) else { return (NodePool.none, true) }
         var found = NodePool.none
-        for j in 0..<GapTree.leafCapacity {
-            let i = leafIndex(n, j)
-            if i == 0 { break }
+        for s in 0..<GapTree.leafCapacity {
+            let h = GapTree.high(pool.cell(n, s &>> 1))
+            let i = UInt32(truncatingIfNeeded: (h &>> UInt64(27 &* (s & 1))) & GapTree.indexMask)
+            if i == 0 { continue }
             guard let p = pool.checkedNode(i) else { return (NodePool.none, true) }
             if UInt64(p.pointee.pfn_lo) > pfn { break }
             found = i
@@ -542,14 +673,11 @@ struct GapTree {
     /// The height of the tree, in levels.
     var height: Int { levels }
 
-    /// Every entry in ascending order: the handle and its entry's word.
+    /// Every entry in ascending order: the handle and its gap word.
     func forEach(_ body: (UInt32, UInt32) -> Void) {
         func visit(_ n: UInt32, _ level: Int) {
             if level == levels - 1 {
-                for j in 0..<leafCount(n) {
-                    let e = leafEntry(n, j)
-                    body(GapTree.index(e), GapTree.word(e))
-                }
+                for s in 0..<GapTree.leafCapacity where leafIndex(n, s) != 0 { body(leafIndex(n, s), leafWord(n, s)) }
             } else {
                 for c in 0..<innerCount(n) { visit(childRef(n, c), level + 1) }
             }
@@ -563,109 +691,139 @@ struct GapTree {
     /// root).
     var canInsert: Bool { pool.canAllocateIndexNodes(levels &+ 1) }
 
-    /// Insert node `z` (pfn_lo and pfn_hi set, overlapping nothing) at the main cursor's position, which must be
-    /// where its order puts it: before the entry there, after the one before. Kernel: `iova_insert_rbtree`.
+    /// Insert node `z` (pfn_lo and pfn_hi set, overlapping nothing) at the main cursor: just before the leaf slot
+    /// it names (`leafCapacity`: after the leaf's last), which must be where its order puts it. Kernel:
+    /// `iova_insert_rbtree`.
     mutating func insert(_ z: UInt32) {
         let leafLevel = levels &- 1
+        let cap = GapTree.leafCapacity
         let leaf = pathNode[leafLevel]
-        let j = pathPos[leafLevel]
-        let b = entries
-        let used = loadLeaf(leaf, b)
+        let s = pathPos[leafLevel]
         let zlo = lo(z), zhi = hi(z)
-        // The successor: the entry at j, or the first of the next leaf.
-        var succ: UInt64 = 0
-        var succLeaf: UInt32 = 0
-        var succUsed = 0
-        if j < used {
-            succ = b[j]
+        // The successor: the first entry at or after s, else the first of the next leaf (on the second path).
+        let ss = nextSlot(leaf, from: s)
+        var succ = NodePool.none
+        var succWord: UInt32 = 0
+        var succElsewhere = false
+        if ss < cap {
+            succ = leafIndex(leaf, ss)
+            succWord = leafWord(leaf, ss)
         } else {
             copyPath()
             if nextLeaf(auxNode, auxPos) {
-                succLeaf = auxNode[leafLevel]
-                succUsed = loadLeaf(succLeaf, entries2)
-                succ = entries2[0]
+                succ = leafIndex(auxNode[leafLevel], auxPos[leafLevel])
+                succWord = leafWord(auxNode[leafLevel], auxPos[leafLevel])
+                succElsewhere = true
             }
         }
         // The gap below z: from the successor's when that is exact (the predecessor ends where it began), else
-        // from the predecessor's pfn_hi.
-        var zGap: UInt64
-        var succLo: UInt64 = 0
-        if succ != 0 {
-            succLo = lo(GapTree.index(succ))
-        }
-        if succ != 0 && GapTree.gap(succ) < GapTree.saturated {
-            zGap = zlo &- succLo &+ UInt64(GapTree.gap(succ))
+        // from the predecessor's pfn_hi. (A successor in the next leaf means an entry before s here, so the
+        // second path is not needed for the predecessor then.)
+        let succLo = succ == NodePool.none ? 0 : lo(succ)
+        let zGap: UInt64
+        if succ != NodePool.none && GapTree.gap(succWord) < GapTree.saturated {
+            zGap = zlo &- succLo &+ UInt64(GapTree.gap(succWord))
         } else {
+            let ps = previousSlot(leaf, from: s &- 1)
             var pred = NodePool.none
-            if j > 0 {
-                pred = GapTree.index(b[j &- 1])
+            if ps >= 0 {
+                pred = leafIndex(leaf, ps)
             } else {
                 copyPath()
-                if previousLeaf(auxNode, auxPos) {
-                    pred = leafIndex(auxNode[leafLevel], auxPos[leafLevel])
-                }
+                if previousLeaf(auxNode, auxPos) { pred = leafIndex(auxNode[leafLevel], auxPos[leafLevel]) }
             }
             zGap = GapTree.gapValue(lo: zlo, predHi: pred == NodePool.none ? nil : hi(pred))
         }
-        var k = used
-        while k > j {
-            b[k] = b[k &- 1]
-            k &-= 1
-        }
-        b[j] = GapTree.entry(z, lo: zlo, gap: zGap)
-        let newSucc = succ == 0 ? 0 : GapTree.entry(GapTree.index(succ), lo: succLo, gap: succLo &- zhi &- 1)
+        let zWord = gapWord(lo: zlo, gap: zGap)
+        let newSuccWord = succ == NodePool.none ? 0 : gapWord(lo: succLo, gap: succLo &- zhi &- 1)
         count &+= 1
-        if succLeaf != 0 {
-            entries2[0] = newSucc
-            storeLeaf(succLeaf, entries2, succUsed)
-            propagate(from: leafLevel, GapTree.leafSummary(entries2, succUsed), auxNode, auxPos)
-        } else if succ != 0 {
-            b[j &+ 1] = newSucc
+        if succElsewhere {
+            setSlotWord(auxNode[leafLevel], auxPos[leafLevel], newSuccWord)
+            propagate(from: leafLevel, leafSummary(auxNode[leafLevel]), auxNode, auxPos)
         }
-        if j == 0 { setSmallest(from: leafLevel, zlo, pathNode, pathPos) }
-        if used &+ 1 <= GapTree.leafCapacity {
-            storeLeaf(leaf, b, used &+ 1)
-            propagate(from: leafLevel, GapTree.leafSummary(b, used &+ 1), pathNode, pathPos)
+        // A hole next to the place, else the nearest one, the entries between moving over.
+        var zs = -1
+        if s > 0 && leafIndex(leaf, s &- 1) == 0 {
+            zs = s &- 1
+        } else if s < cap && leafIndex(leaf, s) == 0 {
+            zs = s
+        } else {
+            var hl = s &- 2
+            while hl >= 0 && leafIndex(leaf, hl) != 0 { hl &-= 1 }
+            var hr = s &+ 1
+            while hr < cap && leafIndex(leaf, hr) != 0 { hr &+= 1 }
+            if hl >= 0 && (hr >= cap || s &- 1 &- hl <= hr &- s) {
+                for t in hl..<(s &- 1) { setSlot(leaf, t, leafIndex(leaf, t &+ 1), leafWord(leaf, t &+ 1)) }
+                zs = s &- 1
+            } else if hr < cap {
+                var t = hr
+                while t > s {
+                    setSlot(leaf, t, leafIndex(leaf, t &- 1), leafWord(leaf, t &- 1))
+                    t &-= 1
+                }
+                zs = s
+            }
+        }
+        if zs >= 0 {
+            setSlot(leaf, zs, z, zWord)
+            if !succElsewhere && succ != NodePool.none { setSlotWord(leaf, nextSlot(leaf, from: zs &+ 1), newSuccWord) }
+            if previousSlot(leaf, from: zs &- 1) < 0 { setSmallest(from: leafLevel, zlo, pathNode, pathPos) }
+            pathPos[leafLevel] = zs
+            propagate(from: leafLevel, leafSummary(leaf), pathNode, pathPos)
+            for l in 0...leafLevel {
+                hintNode[l] = pathNode[l]
+                hintPos[l] = pathPos[l]
+            }
+            hintShape = shape
             return
         }
-        // Split the overflowing leaf: the left part stays, the right part goes to a new leaf.
-        let total = used &+ 1
-        let split = splitPoint(total: total, inserted: j, level: leafLevel, atFront: j == 0)
+        // The leaf is full: split it, the left part staying, the right part going to a new leaf.
+        let b = entries
+        _ = loadLeaf(leaf, b)
+        var at = 0                                      // entries before slot s
+        for t in 0..<s where leafIndex(leaf, t) != 0 { at &+= 1 }
+        var q = cap
+        while q > at {
+            b[q] = b[q &- 1]
+            q &-= 1
+        }
+        b[at] = GapTree.entry(z, zWord)
+        if !succElsewhere && succ != NodePool.none { b[at &+ 1] = GapTree.entry(succ, newSuccWord) }
+        if at == 0 { setSmallest(from: leafLevel, zlo, pathNode, pathPos) }
+        let total = cap &+ 1
+        let (first, lastOfLevel) = edges(leafLevel)
+        let split = first && at == 0 ? 1 : lastOfLevel && at == total &- 1 ? total &- 1 : total / 2
         let right = pool.allocateIndexNode().unsafelyUnwrapped
-        storeLeaf(leaf, b, split)
-        storeLeaf(right, b + split, total &- split)
+        storeLeaf(leaf, b, split, spread: split == 1 ? .holesBefore : .even)
+        storeLeaf(right, b + split, total &- split, spread: split == total &- 1 ? .holesAfter : .even)
         let rightKey = lo(GapTree.index(b[split]))
         addChild(level: leafLevel &- 1, leftSummary: GapTree.leafSummary(b, split), key: rightKey, ref: right,
                  summary: GapTree.leafSummary(b + split, total &- split))
     }
 
-    /// Where an overflowing node of `total` elements at `level` of the main path splits (the left part keeps
-    /// elements 0 ..< the result), given the position `q` of the element just inserted and whether it went in at
-    /// the node's front (`atFront`). In the first node of its level, an insertion at the front leaves the old
-    /// first element alone on the left (the next insertions at the front fill it); in the last node, an insertion
-    /// at the end leaves the new element alone on the right; otherwise the node splits in half.
-    @inline(__always) func splitPoint(total: Int, inserted q: Int, level: Int, atFront: Bool) -> Int {
+    /// Whether the node at `level` of the main path is the first and the last of its level.
+    @inline(__always) func edges(_ level: Int) -> (first: Bool, last: Bool) {
         var first = true, last = true
         for l in 0..<level {
             first = first && pathPos[l] == 0
             last = last && pathPos[l] == innerCount(pathNode[l]) &- 1
         }
-        if first && atFront { return 1 }
-        if last && q == total &- 1 { return total &- 1 }
-        return total / 2
+        return (first, last)
     }
 
     /// The child at `pathPos[level]` of the inner node at `level` of the main path split: it now has
     /// `leftSummary`, and a new child (`ref`, smallest pfn_lo `key`, `summary`) follows it. Splits this node in turn
-    /// when it overflows, adding a root above the old one at the top.
+    /// when it overflows, adding a root above the old one at the top. In the first node of a level, a new child
+    /// after the first leaves the first alone on the left (the insertions at the front of the tree fill it); in
+    /// the last, a new child at the end goes alone to the right; otherwise the node splits in half.
     mutating func addChild(level: Int, leftSummary: UInt32, key: UInt64, ref: UInt32, summary: UInt32) {
         pathCurrent.pointee = false
+        shape &+= 1
         if level < 0 {
             // The root split: a new root over the two halves.
             let r = pool.allocateIndexNode().unsafelyUnwrapped
             let old = root
-            let oldKey = nodeSmallest(old, level: 0)
-            setChild(r, 0, key: oldKey, ref: old, summary: leftSummary)
+            setChild(r, 0, key: nodeSmallest(old, level: 0), ref: old, summary: leftSummary)
             setChild(r, 1, key: key, ref: ref, summary: summary)
             for c in 2..<GapTree.cells { clearChild(r, c) }
             root = r
@@ -702,7 +860,8 @@ struct GapTree {
             }
         }
         let total = used &+ 1
-        let cut = splitPoint(total: total, inserted: p &+ 1, level: level, atFront: p == 0)
+        let (first, lastOfLevel) = edges(level)
+        let cut = first && p == 0 ? 1 : lastOfLevel && p &+ 1 == total &- 1 ? total &- 1 : total / 2
         let right = pool.allocateIndexNode().unsafelyUnwrapped
         for c in 0..<GapTree.cells {
             GapTree.setCell(pool.cell(n, c), c < cut ? lows[c] : GapTree.emptyKey, c < cut ? highs[c] : 0)
@@ -716,8 +875,8 @@ struct GapTree {
     /// The smallest pfn_lo in the subtree of node `n` at `level` (none: ~0).
     func nodeSmallest(_ n: UInt32, level: Int) -> UInt64 {
         if level == levels &- 1 {
-            let i = leafIndex(n, 0)
-            return i == 0 ? ~0 : lo(i)
+            let s = nextSlot(n, from: 0)
+            return s < GapTree.leafCapacity ? lo(leafIndex(n, s)) : ~0
         }
         return childKey(n, 0)
     }
@@ -728,65 +887,61 @@ struct GapTree {
     mutating func remove(_ z: UInt32) -> UInt32? {
         guard locate(z) else { return nil }
         let leafLevel = levels &- 1
+        let cap = GapTree.leafCapacity
         let leaf = pathNode[leafLevel]
-        let j = pathPos[leafLevel]
-        let b = entries
-        var used = loadLeaf(leaf, b)
+        let s = pathPos[leafLevel]
         let zhi = hi(z)
         // The successor takes over z's range and the gap below z: its gap grows by both (saturating).
-        let (sum, overflow) = (hi(z) &- lo(z) &+ 1).addingReportingOverflow(UInt64(GapTree.gap(b[j])))
+        let (sum, overflow) = (zhi &- lo(z) &+ 1).addingReportingOverflow(UInt64(GapTree.gap(leafWord(leaf, s))))
         let merged = overflow ? ~0 : sum
-        var k = j
-        while k &+ 1 < used {
-            b[k] = b[k &+ 1]
-            k &+= 1
-        }
-        used &-= 1
-        b[used] = 0
+        setSlot(leaf, s, 0, 0)
         count &-= 1
         var succ = NodePool.none
-        if j < used {
-            succ = GapTree.index(b[j])
-            b[j] = GapTree.grown(b[j], by: merged, after: zhi)
+        let ss = nextSlot(leaf, from: s &+ 1)
+        if ss < cap {
+            succ = leafIndex(leaf, ss)
+            setSlotWord(leaf, ss, grown(leafWord(leaf, ss), by: merged, after: zhi))
         } else {
             copyPath()
             if nextLeaf(auxNode, auxPos) {
-                let nl = auxNode[leafLevel]
-                let m = loadLeaf(nl, entries2)
-                succ = GapTree.index(entries2[0])
-                entries2[0] = GapTree.grown(entries2[0], by: merged, after: zhi)
-                storeLeaf(nl, entries2, m)
-                propagate(from: leafLevel, GapTree.leafSummary(entries2, m), auxNode, auxPos)
+                let nl = auxNode[leafLevel], ns = auxPos[leafLevel]
+                succ = leafIndex(nl, ns)
+                setSlotWord(nl, ns, grown(leafWord(nl, ns), by: merged, after: zhi))
+                propagate(from: leafLevel, leafSummary(nl), auxNode, auxPos)
             }
         }
-        storeLeaf(leaf, b, used)
-        if j == 0 && used > 0 { setSmallest(from: leafLevel, lo(GapTree.index(b[0])), pathNode, pathPos) }
-        rebalance(from: leafLevel, used: used, summary: GapTree.leafSummary(b, used))
+        let (used, summary) = leafCountAndSummary(leaf)
+        if used > 0 && previousSlot(leaf, from: s &- 1) < 0 {
+            setSmallest(from: leafLevel, lo(leafIndex(leaf, nextSlot(leaf, from: s))), pathNode, pathPos)
+        }
+        if used >= GapTree.leafMinimum || levels == 1 {
+            propagate(from: leafLevel, summary, pathNode, pathPos)
+        } else {
+            rebalance(from: leafLevel, used: used)
+        }
         return succ
     }
 
-    /// The successor's entry after its predecessor (ending at `predHi`) left: the gap grows by `merged`.
-    @inline(__always) static func grown(_ e: UInt64, by merged: UInt64, after predHi: UInt64) -> UInt64 {
-        let g = UInt64(gap(e))
+    /// The successor's gap word after its predecessor (ending at `predHi`) left: the gap grows by `merged`.
+    @inline(__always) func grown(_ w: UInt32, by merged: UInt64, after predHi: UInt64) -> UInt32 {
+        let g = UInt64(GapTree.gap(w))
         let (sum, overflow) = g.addingReportingOverflow(merged)
-        let newGap = overflow ? ~0 : sum
         // The successor's pfn_lo, from its old gap when that is exact; a new gap of 127 or more has every fit bit.
-        let succLo = predHi &+ 1 &+ g
-        return entry(index(e), lo: succLo, gap: newGap)
+        return gapWord(lo: predHi &+ 1 &+ g, gap: overflow ? ~0 : sum)
     }
 
-    /// After a removal left the node at `level` of the main path with `used` entries or children and summary `s`:
-    /// merge it with or refill it from a sibling while it holds fewer than half its capacity, shrink the root
-    /// while it has one child, and bring the summaries up to date. No node but the root is ever left empty (a
-    /// subtree's smallest pfn_lo must exist).
-    mutating func rebalance(from level: Int, used: Int, summary s: UInt32) {
+    /// After a removal left the node at `level` of the main path with `used` entries or children (fewer than half
+    /// its capacity, or none): merge it with or refill it from a sibling while it holds fewer than half its
+    /// capacity, shrink the root while it has one child, and bring the summaries up to date. No node but the root
+    /// is ever left empty (a subtree's smallest pfn_lo must exist).
+    mutating func rebalance(from level: Int, used: Int) {
         var l = level
         var used = used
-        var s = s
         while l > 0 {
             let minimum = l == levels &- 1 ? GapTree.leafMinimum : GapTree.innerMinimum
             if used >= minimum { break }
             pathCurrent.pointee = false
+            shape &+= 1
             let parent = pathNode[l &- 1], p = pathPos[l &- 1]
             let siblings = innerCount(parent)
             if siblings == 1 {
@@ -803,8 +958,8 @@ struct GapTree {
                 let lb = entries, rb = entries2
                 let lu = loadLeaf(leftNode, lb), ru = loadLeaf(rightNode, rb)
                 if lu &+ ru <= GapTree.leafCapacity {
-                    (lb + lu).update(from: rb, count: ru)
-                    storeLeaf(leftNode, lb, lu &+ ru)
+                    for k in 0..<ru { lb[lu &+ k] = rb[k] }
+                    storeLeaf(leftNode, lb, lu &+ ru, spread: .even)
                     if lu == 0 && p == 0 { setSmallest(from: l, childKey(parent, 1), pathNode, pathPos) }
                     setChildSummary(parent, leftPos, GapTree.leafSummary(lb, lu &+ ru))
                     removeChild(parent, leftPos &+ 1)
@@ -815,23 +970,12 @@ struct GapTree {
                 }
                 // Share the entries evenly.
                 let total = lu &+ ru, half = total / 2
-                if lu < half {
-                    (lb + lu).update(from: rb, count: half &- lu)
-                    (rb).update(from: rb + (half &- lu), count: ru &- (half &- lu))
-                } else {
-                    let move = lu &- half
-                    var k = ru &- 1
-                    while k >= 0 {
-                        rb[k &+ move] = rb[k]
-                        k &-= 1
-                    }
-                    rb.update(from: lb + half, count: move)
-                }
-                storeLeaf(leftNode, lb, half)
-                storeLeaf(rightNode, rb, total &- half)
+                for k in 0..<ru { lb[lu &+ k] = rb[k] }
+                storeLeaf(leftNode, lb, half, spread: .even)
+                storeLeaf(rightNode, lb + half, total &- half, spread: .even)
                 if lu == 0 && p == 0 { setSmallest(from: l, lo(GapTree.index(lb[0])), pathNode, pathPos) }
-                setChild(parent, leftPos &+ 1, key: lo(GapTree.index(rb[0])), ref: rightNode,
-                         summary: GapTree.leafSummary(rb, total &- half))
+                setChild(parent, leftPos &+ 1, key: lo(GapTree.index(lb[half])), ref: rightNode,
+                         summary: GapTree.leafSummary(lb + half, total &- half))
                 setChildSummary(parent, leftPos, GapTree.leafSummary(lb, half))
             } else {
                 let lu = innerCount(leftNode), ru = innerCount(rightNode)
@@ -876,6 +1020,7 @@ struct GapTree {
         if l == 0 {
             while levels > 1 && innerCount(root) == 1 {
                 pathCurrent.pointee = false
+                shape &+= 1
                 let old = root
                 root = childRef(old, 0)
                 levels &-= 1
@@ -883,8 +1028,8 @@ struct GapTree {
             }
             return
         }
-        if l < level { s = innerSummary(pathNode[l]) }
-        propagate(from: l, s, pathNode, pathPos)
+        let n = pathNode[l]
+        propagate(from: l, l == levels &- 1 ? leafSummary(n) : innerSummary(n), pathNode, pathPos)
     }
 
     /// Remove child `c` of inner node `n`, moving the ones after it down.
@@ -902,20 +1047,17 @@ struct GapTree {
     mutating func lowerStart(_ z: UInt32, to newLo: UInt64) {
         guard locate(z) else { return }
         let leafLevel = levels &- 1
-        let leaf = pathNode[leafLevel], j = pathPos[leafLevel]
+        let leaf = pathNode[leafLevel], s = pathPos[leafLevel]
         let zlo = lo(z)
-        let b = entries
-        let used = loadLeaf(leaf, b)
-        var g = UInt64(GapTree.gap(b[j]))
+        var g = UInt64(GapTree.gap(leafWord(leaf, s)))
         if g == UInt64(GapTree.saturated) {
             let p = highest(loBelow: zlo)
             g = GapTree.gapValue(lo: zlo, predHi: p == NodePool.none ? nil : hi(p))
         }
         node(z).pointee.pfn_lo = CUnsignedLong(newLo)
-        b[j] = GapTree.entry(z, lo: newLo, gap: g &- (zlo &- newLo))
-        storeLeaf(leaf, b, used)
-        if j == 0 { setSmallest(from: leafLevel, newLo, pathNode, pathPos) }
-        propagate(from: leafLevel, GapTree.leafSummary(b, used), pathNode, pathPos)
+        setSlotWord(leaf, s, gapWord(lo: newLo, gap: g &- (zlo &- newLo)))
+        if previousSlot(leaf, from: s &- 1) < 0 { setSmallest(from: leafLevel, newLo, pathNode, pathPos) }
+        propagate(from: leafLevel, leafSummary(leaf), pathNode, pathPos)
     }
 
     /// Point the main cursor where node `z` (pfn_lo set) belongs, for `insert` by key (reserve_iova's new nodes).
@@ -927,6 +1069,7 @@ struct GapTree {
     /// Unlink every node (put_iova_domain): the handles go back to the pool, the tree is one empty leaf.
     mutating func removeAll() {
         pathCurrent.pointee = false
+        shape &+= 1
         var handles: [UInt32] = []
         forEach { i, _ in handles.append(i) }
         for i in handles { pool.release(i) }
@@ -938,7 +1081,7 @@ struct GapTree {
         }
         free(root, 0)
         root = pool.allocateIndexNode().unsafelyUnwrapped
-        storeLeaf(root, entries, 0)
+        storeLeaf(root, entries, 0, spread: .even)
         levels = 1
         count = 0
     }

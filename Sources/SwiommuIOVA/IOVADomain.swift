@@ -32,8 +32,8 @@ public struct IOVAStatistics: Sendable, Equatable {
 
 /// An IOVA domain. Kernel: `struct iova_domain` and the functions of drivers/iommu/iova.c.
 ///
-/// Thread safety: the tree, the cached nodes, the depots and the pool are guarded by one mutex (the kernel's
-/// `iova_rbtree_lock` and the rcaches' depot locks in one). The rcaches' fast paths take no lock shared with
+/// Thread safety: the tree, the cached nodes, the depots and the pool are guarded by one lock (the kernel's
+/// `iova_rbtree_lock` and the rcaches' depot locks in one), a spinlock as there. The rcaches' fast paths take no lock shared with
 /// other threads (see `RangeCache`), and `free_iova_fast` finds its node with a seqlock-validated lookup.
 public final class IOVADomain: @unchecked Sendable {
     /// Kernel: `granule`, `iova_shift()`, `start_pfn`, `dma_32bit_pfn`.
@@ -53,7 +53,8 @@ public final class IOVADomain: @unchecked Sendable {
         unsafeAddress { UnsafePointer(treeStorage) }
         unsafeMutableAddress { treeStorage }
     }
-    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    /// The domain's lock: 0 free, 1 held. Kernel: `iova_rbtree_lock` (a spinlock).
+    let lockWord = Atomic<Int>(0)
     /// The seqlock sequence of the tree: odd while a writer changes it.
     let sequence: UnsafeMutablePointer<Int>
     var rangeCache: RangeCache
@@ -90,8 +91,6 @@ public final class IOVADomain: @unchecked Sendable {
         // 1UL << (32 - shift); a granule of 2^32 or more makes it 1 (x86's shift semantics).
         dma32Pfn = 1 &<< UInt64(32 &- shift)
         max32AllocSize = dma32Pfn
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
         sequence = .allocate(capacity: 8)
         sequence.initialize(repeating: 0, count: 8)
         rangeCache = RangeCache()
@@ -107,19 +106,32 @@ public final class IOVADomain: @unchecked Sendable {
         if alive { teardown() }
         treeStorage.deinitialize(count: 1)
         treeStorage.deallocate()
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
         sequence.deallocate()
     }
 
     // MARK: Locking
 
-    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
-    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+    @inline(__always) func lock() {
+        if !lockWord.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged { lockContended() }
+    }
+
+    /// Spin while the holder is likely running, then give the CPU away between tries (a holder can be preempted
+    /// here, unlike in the kernel).
+    @inline(never) func lockContended() {
+        var spins = 0
+        while true {
+            if lockWord.load(ordering: .relaxed) == 0
+                && lockWord.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged { return }
+            spins &+= 1
+            if spins > 100 { sched_yield() }
+        }
+    }
+
+    @inline(__always) func unlock() { lockWord.store(0, ordering: .releasing) }
 
     /// Take the lock and open a seqlock write section: lock-free readers retry until `unlockWriter()`.
     @inline(__always) func lockWriter() {
-        pthread_mutex_lock(mutex)
+        lock()
         swiommu_glue_atomic_store_long(sequence, sequence.pointee &+ 1)
         atomicMemoryFence(ordering: .releasing)
     }
@@ -127,7 +139,7 @@ public final class IOVADomain: @unchecked Sendable {
     @inline(__always) func unlockWriter() {
         atomicMemoryFence(ordering: .releasing)
         swiommu_glue_atomic_store_long(sequence, sequence.pointee &+ 1)
-        pthread_mutex_unlock(mutex)
+        unlock()
     }
 
     // MARK: Node helpers

@@ -29,29 +29,28 @@ extension IOVADomain {
             if level == leafLevel {
                 var used = 0
                 var s: UInt32 = 0
-                var gapAfterEnd = false
+                var firstIndex: UInt32 = 0
                 for j in 0..<GapTree.leafCapacity {
-                    let e = tree.leafEntry(n, j)
-                    let i = GapTree.index(e)
+                    let i = tree.leafIndex(n, j), w = tree.leafWord(n, j)
                     if i == 0 {
-                        if e != 0 { fail("leaf \(n): entry \(j) has no node but bits \(Kernel.hex(e))") }
-                        gapAfterEnd = true
+                        if w != 0 { fail("leaf \(n): empty slot \(j) has the word \(Kernel.hex(w))") }
                         continue
                     }
-                    if gapAfterEnd { fail("leaf \(n): entry \(j) after an empty one") }
                     guard i <= NodePool.maxIndex, i != NodePool.anchor, i < tree.pool.nextFresh,
                           seen.insert(i).inserted else {
                         fail("leaf \(n): bad or repeated node index \(i)")
                         continue
                     }
+                    if firstIndex == 0 { firstIndex = i }
                     used += 1
-                    s = GapTree.combine(s, GapTree.word(e))
-                    inOrder.append((i, GapTree.word(e)))
+                    s = GapTree.combine(s, w)
+                    inOrder.append((i, w))
                 }
+                if tree.leafSummary(n) != s { fail("leaf \(n): summary \(Kernel.hex(tree.leafSummary(n))), expected \(Kernel.hex(s))") }
                 let minimum = isRoot || first || last ? (isRoot ? 0 : 1) : GapTree.leafMinimum
                 if used < minimum { fail("leaf \(n) at level \(level): \(used) entries, fewer than \(minimum)") }
-                let smallest = used == 0 ? nil : Optional(lo(GapTree.index(tree.leafEntry(n, 0))))
-                return (s, smallest)
+                if used != tree.leafCount(n) { fail("leaf \(n): \(used) entries, leafCount says \(tree.leafCount(n))") }
+                return (s, firstIndex == 0 ? nil : Optional(lo(firstIndex)))
             }
             var used = 0
             var s: UInt32 = 0
