@@ -528,6 +528,26 @@ extension IOVADomain {
         m.size = 0
     }
 
+    /// CPU `cpu` went offline (the thread that counted as it exited): its cached ranges go back to the tree and its
+    /// slot and magazines are freed (made again if a thread counts as that CPU later). No thread is in a fast call
+    /// on that slot: its thread has exited and the number is not given out again before this returns. Kernel:
+    /// `iova_cpuhp_dead` (`free_cpu_cached_iovas`), which keeps the per-CPU memory.
+    func cpuDead(_ cpu: Int) {
+        lockWriter()
+        defer { unlockWriter() }
+        guard alive, let slots = rangeCache.slots, let raw = slots[cpu] else { return }
+        let s = Slot(raw)
+        slots[cpu] = nil
+        rangeCache.slotCount -= 1
+        for c in 0..<RangeCache.sizeClasses {
+            for m in [s.loaded(c), s.previous(c)] {
+                freeRanges(of: m)
+                m.deallocate()
+            }
+        }
+        Glibc.free(raw)
+    }
+
     /// Kernel: the flush in `alloc_iova_fast`: `free_cpu_cached_iovas` for every CPU, then
     /// `free_global_cached_iovas`. Each thread's slot is taken from it (it waits, if it is in a fast call,
     /// only for that call to end), emptied, and given back before the ranges go to the tree.
