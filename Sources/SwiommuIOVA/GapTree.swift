@@ -605,7 +605,15 @@ struct GapTree {
             let n = pathNode[l]
             if l == leafLevel {
                 while j >= 0 {
-                    let w = leafWord(n, j)
+                    // Most slots hold a gap too small: skip a cell's two (or, from its second, one) at once.
+                    let cellLow = GapTree.low(pool.cell(n, j &>> 1))
+                    let second = (cellLow &>> 32) & UInt64(GapTree.saturated)
+                    let largest = max(cellLow & UInt64(GapTree.saturated), j & 1 == 1 ? second : 0)
+                    if largest < UInt64(req.need) {
+                        j = (j | 1) &- 2
+                        continue
+                    }
+                    let w = UInt32(truncatingIfNeeded: cellLow &>> UInt64((j & 1) &<< 5))
                     if req.admits(w) {
                         let i = leafIndex(n, j), clo = lo(i)
                         if clo < floor { break walk }
@@ -769,7 +777,18 @@ struct GapTree {
             if !succElsewhere && succ != NodePool.none { setSlotWord(leaf, nextSlot(leaf, from: zs &+ 1), newSuccWord) }
             if previousSlot(leaf, from: zs &- 1) < 0 { setSmallest(from: leafLevel, zlo, pathNode, pathPos) }
             pathPos[leafLevel] = zs
-            propagate(from: leafLevel, leafSummary(leaf), pathNode, pathPos)
+            if leafLevel > 0 {
+                let old = childSummary(pathNode[leafLevel &- 1], pathPos[leafLevel &- 1])
+                if succElsewhere || succ == NodePool.none {
+                    // Only z's gap is new here.
+                    propagate(from: leafLevel, GapTree.combine(old, zWord), pathNode, pathPos)
+                } else if GapTree.gap(succWord) >= GapTree.gap(old)
+                            || (succWord & ~(zWord | newSuccWord)) &>> 20 != 0 {
+                    // The successor's gap was split in two: the summary shrinks only if it was the largest or
+                    // held fit bits neither piece keeps.
+                    propagate(from: leafLevel, leafSummary(leaf), pathNode, pathPos)
+                }
+            }
             for l in 0...leafLevel {
                 hintNode[l] = pathNode[l]
                 hintPos[l] = pathPos[l]
@@ -897,10 +916,12 @@ struct GapTree {
         setSlot(leaf, s, 0, 0)
         count &-= 1
         var succ = NodePool.none
+        var succWord: UInt32 = 0
         let ss = nextSlot(leaf, from: s &+ 1)
         if ss < cap {
             succ = leafIndex(leaf, ss)
-            setSlotWord(leaf, ss, grown(leafWord(leaf, ss), by: merged, after: zhi))
+            succWord = grown(leafWord(leaf, ss), by: merged, after: zhi)
+            setSlotWord(leaf, ss, succWord)
         } else {
             copyPath()
             if nextLeaf(auxNode, auxPos) {
@@ -910,11 +931,17 @@ struct GapTree {
                 propagate(from: leafLevel, leafSummary(nl), auxNode, auxPos)
             }
         }
-        let (used, summary) = leafCountAndSummary(leaf)
+        let used = leafCount(leaf)
         if used > 0 && previousSlot(leaf, from: s &- 1) < 0 {
             setSmallest(from: leafLevel, lo(leafIndex(leaf, nextSlot(leaf, from: s))), pathNode, pathPos)
         }
-        if used >= GapTree.leafMinimum || levels == 1 {
+        if levels == 1 { return succ }
+        if used >= GapTree.leafMinimum {
+            // A successor here took over z's gap and range: its new gap contains z's and its own old one, so the
+            // summary is the old one with it. Else z's gap left this leaf.
+            let summary = succ != NodePool.none && ss < cap
+                ? GapTree.combine(childSummary(pathNode[leafLevel &- 1], pathPos[leafLevel &- 1]), succWord)
+                : leafSummary(leaf)
             propagate(from: leafLevel, summary, pathNode, pathPos)
         } else {
             rebalance(from: leafLevel, used: used)
