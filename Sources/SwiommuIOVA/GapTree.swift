@@ -678,8 +678,8 @@ struct GapTree {
         return (found, false)
     }
 
-    /// The height of the tree, in levels.
-    var height: Int { levels }
+    /// The height of the tree in levels, 0 when it is empty (`swiommu_iova_stats.tree_height`).
+    var height: Int { count == 0 ? 0 : levels }
 
     /// Every entry in ascending order: the handle and its gap word.
     func forEach(_ body: (UInt32, UInt32) -> Void) {

@@ -19,6 +19,7 @@ extension IOVADomain {
         var nodesSeen = Set<UInt32>()
         let leafLevel = tree.levels - 1
         if tree.levels < 1 || tree.levels > GapTree.maxLevels { fail("tree: \(tree.levels) levels") }
+        if tree.count == 0 && tree.levels != 1 { fail("tree: empty with \(tree.levels) levels") }
         /// Returns the subtree's summary and smallest pfn_lo (nil for an empty root).
         func verify(_ n: UInt32, _ level: Int, first: Bool, last: Bool) -> (UInt32, UInt64?) {
             guard n != 0, n < tree.pool.nextFreshIndexNode, nodesSeen.insert(n).inserted else {

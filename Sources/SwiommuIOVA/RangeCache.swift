@@ -230,10 +230,12 @@ extension IOVADomain {
         }
         var found = LockFreeLookup(index: NodePool.none, lo: 0, hi: 0, state: 0)
         if let s, case let i = s.recent(pfn: p, sizeClass: c), i != NodePool.none { found = readLockFree(i) }
-        if !exact(found) { found = lookupLockFree(p) }
-        guard exact(found) else {
-            freeFastChecked(pfn: p, size: size, sizeClass: c)
-            return
+        if !exact(found) {
+            found = lookupLockFree(p)
+            guard exact(found) else {
+                freeFastChecked(pfn: p, size: size, sizeClass: c)
+                return
+            }
         }
         cache(index: found.index, pfn: p, sizeClass: c, slot: s)
     }

@@ -138,7 +138,7 @@ import Testing
                 guard free(k) else { return }
             }
             #expect(maxLevels >= 4, "the tree grew to \(maxLevels) levels only")
-            #expect(d.statistics.treeHeight == 1 && d.allocationCount == 0)
+            #expect(d.statistics.treeHeight == 0 && d.allocationCount == 0)
             d.destroy()
         }
     }
