@@ -22,7 +22,7 @@ extension IOVADomain {
         if tree.count == 0 && tree.levels != 1 { fail("tree: empty with \(tree.levels) levels") }
         /// Returns the subtree's summary and smallest pfn_lo (nil for an empty root).
         func verify(_ n: UInt32, _ level: Int, first: Bool, last: Bool) -> (UInt32, UInt64?) {
-            guard n != 0, n < tree.pool.nextFreshIndexNode, nodesSeen.insert(n).inserted else {
+            guard n != 0, n < tree.pool.indexNodes.nextFresh, nodesSeen.insert(n).inserted else {
                 fail("tree: bad or repeated index node \(n) at level \(level)")
                 return (0, nil)
             }
@@ -86,19 +86,19 @@ extension IOVADomain {
             return (s, smallest)
         }
         _ = verify(tree.root, 0, first: true, last: true)
-        if nodesSeen.count != tree.pool.liveIndexNodes {
-            fail("tree: \(nodesSeen.count) index nodes reached, the pool has \(tree.pool.liveIndexNodes) in use")
+        if nodesSeen.count != tree.pool.indexNodes.live {
+            fail("tree: \(nodesSeen.count) index nodes reached, the pool has \(tree.pool.indexNodes.live) in use")
         }
         var freeNodes = 0
-        var f = tree.pool.freeIndexNodes
-        while f != 0 && freeNodes <= Int(tree.pool.nextFreshIndexNode) {
+        var f = tree.pool.indexNodes.freeHead
+        while f != 0 && freeNodes <= Int(tree.pool.indexNodes.nextFresh) {
             if nodesSeen.contains(f) { fail("index node \(f) is in the tree and on the free list") }
             freeNodes += 1
             f = UInt32(truncatingIfNeeded: tree.pool.cell(f, 0).load(as: UInt64.self))
         }
-        if freeNodes != tree.pool.freeIndexNodeCount { fail("index nodes: \(freeNodes) free, the count says \(tree.pool.freeIndexNodeCount)") }
-        if freeNodes + tree.pool.liveIndexNodes != Int(tree.pool.nextFreshIndexNode) - 1 {
-            fail("index nodes: \(freeNodes) free + \(tree.pool.liveIndexNodes) live, \(tree.pool.nextFreshIndexNode - 1) made")
+        if freeNodes != tree.pool.indexNodes.freeCount { fail("index nodes: \(freeNodes) free, the count says \(tree.pool.indexNodes.freeCount)") }
+        if freeNodes + tree.pool.indexNodes.live != Int(tree.pool.indexNodes.nextFresh) - 1 {
+            fail("index nodes: \(freeNodes) free + \(tree.pool.indexNodes.live) live, \(tree.pool.indexNodes.nextFresh - 1) made")
         }
 
         // In order: states, ranges, order and no overlap, the stored gap and fit bits.

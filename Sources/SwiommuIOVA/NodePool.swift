@@ -42,17 +42,13 @@ struct NodePool {
     /// Slots available in the reservation, and index nodes (numbers 1 ..< this).
     let capacity: UInt32
     let indexNodeCapacity: UInt32
-    /// The next never-used handle index, and the handles' free list (threaded through `pfn_lo`).
-    var nextFresh: UInt32 = 2
-    var freeHead: UInt32 = NodePool.none
-    /// Handles given out and not freed (the anchor excluded).
-    var live = 0
-    /// The next never-used index node, the index nodes' free list (threaded through cell 0), and how many are in
-    /// use.
-    var nextFreshIndexNode: UInt32 = 1
-    var freeIndexNodes: UInt32 = 0
-    var freeIndexNodeCount = 0
-    var liveIndexNodes = 0
+    /// The handles (free ones threaded through `pfn_lo`) and the index nodes (free ones threaded through cell 0).
+    var handles: Numbers
+    var indexNodes: Numbers
+
+    /// Handles given out and not freed (the anchor excluded); the next never-used handle index.
+    var live: Int { handles.live }
+    var nextFresh: UInt32 { handles.nextFresh }
 
     /// Reserve address space for the largest pool the system allows, from 2^27 slots (4 GiB) down; nil when not
     /// even 4096 slots can be had.
@@ -73,6 +69,8 @@ struct NodePool {
         mappingBytes = slots * stride
         capacity = UInt32(slots)
         indexNodeCapacity = min(NodePool.maxIndexNode + 1, UInt32(slots / NodePool.cellsPerNode))
+        handles = Numbers(first: 2, limit: capacity)
+        indexNodes = Numbers(first: 1, limit: indexNodeCapacity)
         base = m.bindMemory(to: iova.self, capacity: slots)
         if slots > NodePool.hugePageFrom {
             _ = madvise(m + NodePool.hugePageFrom * stride, (slots - NodePool.hugePageFrom) * stride, MADV_HUGEPAGE)
@@ -96,25 +94,15 @@ struct NodePool {
 
     /// A handle in state `free` (the caller sets its range and state), or nil when the reservation is full. Its
     /// bytes 0-14 belong to the tree and are left alone.
-    mutating func allocate() -> UInt32? {
-        var i = freeHead
-        if i != NodePool.none {
-            freeHead = UInt32(truncatingIfNeeded: node(i).pointee.pfn_lo)
-        } else {
-            guard nextFresh < capacity else { return nil }
-            i = nextFresh
-            nextFresh += 1
-        }
-        live += 1
-        return i
+    @inline(__always) mutating func allocate() -> UInt32? {
+        let b = base
+        return handles.take { UInt32(truncatingIfNeeded: b[Int($0)].pfn_lo) }
     }
 
     mutating func release(_ i: UInt32) {
-        let p = node(i)
-        p.pointee.node.state = NodeState.free
-        p.pointee.pfn_lo = CUnsignedLong(freeHead)
-        freeHead = i
-        live -= 1
+        let b = base
+        b[Int(i)].node.state = NodeState.free
+        handles.give(i) { b[Int($0)].pfn_lo = CUnsignedLong($1) }
     }
 
     /// The index of a pointer to a handle of this pool (allocated or not), or nil.
@@ -128,7 +116,9 @@ struct NodePool {
     // MARK: Index nodes
 
     /// Cell `c` of index node `n`: 15 bytes the tree owns, then the state byte of the handle in the same slot.
-    @inline(__always) func cell(_ n: UInt32, _ c: Int) -> UnsafeMutableRawPointer {
+    @inline(__always) func cell(_ n: UInt32, _ c: Int) -> UnsafeMutableRawPointer { NodePool.cell(raw, n, c) }
+
+    @inline(__always) static func cell(_ raw: UnsafeMutableRawPointer, _ n: UInt32, _ c: Int) -> UnsafeMutableRawPointer {
         raw + (Int(truncatingIfNeeded: n) &* NodePool.cellsPerNode &+ c) &* NodePool.stride
     }
 
@@ -137,41 +127,72 @@ struct NodePool {
     @inline(__always) func isIndexNode(_ n: UInt32) -> Bool { n != 0 && n < indexNodeCapacity }
 
     /// Whether `k` more index nodes can be had without failing.
-    @inline(__always) func canAllocateIndexNodes(_ k: Int) -> Bool {
-        freeIndexNodeCount &+ Int(indexNodeCapacity &- nextFreshIndexNode) >= k
-    }
+    @inline(__always) func canAllocateIndexNodes(_ k: Int) -> Bool { indexNodes.available >= k }
 
     /// An index node whose cells the caller overwrites; nil when the reservation is full.
     mutating func allocateIndexNode() -> UInt32? {
-        var n = freeIndexNodes
-        if n != 0 {
-            freeIndexNodes = UInt32(truncatingIfNeeded: cell(n, 0).load(as: UInt64.self))
-            freeIndexNodeCount -= 1
-        } else {
-            guard nextFreshIndexNode < indexNodeCapacity else { return nil }
-            n = nextFreshIndexNode
-            nextFreshIndexNode += 1
-        }
-        liveIndexNodes += 1
-        return n
+        let r = raw
+        return indexNodes.take { UInt32(truncatingIfNeeded: NodePool.cell(r, $0, 0).load(as: UInt64.self)) }
     }
 
     mutating func releaseIndexNode(_ n: UInt32) {
-        cell(n, 0).storeBytes(of: UInt64(freeIndexNodes), as: UInt64.self)
-        freeIndexNodes = n
-        freeIndexNodeCount += 1
-        liveIndexNodes -= 1
+        let r = raw
+        indexNodes.give(n) { NodePool.cell(r, $0, 0).storeBytes(of: UInt64($1), as: UInt64.self) }
     }
 
     // MARK: Footprint
 
     /// Slots in use by either tenant at their high-water marks: the memory the allocator's allocations cost.
-    var usedSlots: Int { max(Int(nextFresh), Int(nextFreshIndexNode) * NodePool.cellsPerNode) }
+    var usedSlots: Int { max(Int(handles.nextFresh), Int(indexNodes.nextFresh) * NodePool.cellsPerNode) }
 
     /// The memory the pool has touched, rounded up to pages.
     var bytes: Int { (usedSlots * NodePool.stride + 4095) & ~4095 }
 
     func destroy() {
         munmap(raw, mappingBytes)
+    }
+}
+
+/// Numbers 1 ..< `limit` handed out from a free list threaded through the freed ones (the caller says where a
+/// number's link is kept), else fresh in ascending order.
+struct Numbers {
+    /// The first free number (0: none), and how many are free.
+    private(set) var freeHead: UInt32 = 0
+    private(set) var freeCount = 0
+    /// The next never-used number, and the bound.
+    private(set) var nextFresh: UInt32
+    let limit: UInt32
+    /// Numbers given out and not given back.
+    private(set) var live = 0
+
+    init(first: UInt32, limit: UInt32) {
+        nextFresh = first
+        self.limit = limit
+    }
+
+    /// Numbers that can still be had.
+    @inline(__always) var available: Int { freeCount &+ Int(limit &- nextFresh) }
+
+    /// A number, or nil when none is left; `link` reads a free number's successor on the list.
+    @inline(__always) mutating func take(link: (UInt32) -> UInt32) -> UInt32? {
+        var i = freeHead
+        if i != 0 {
+            freeHead = link(i)
+            freeCount &-= 1
+        } else {
+            guard nextFresh < limit else { return nil }
+            i = nextFresh
+            nextFresh &+= 1
+        }
+        live &+= 1
+        return i
+    }
+
+    /// Give number `i` back; `setLink(i, next)` stores its successor on the list.
+    @inline(__always) mutating func give(_ i: UInt32, setLink: (UInt32, UInt32) -> Void) {
+        setLink(i, freeHead)
+        freeHead = i
+        freeCount &+= 1
+        live &-= 1
     }
 }
