@@ -142,8 +142,10 @@ struct GapTree {
 
     /// The gap word of `g` free granules below pfn_lo `lo` (saturated here).
     @inline(__always) func gapWord(lo: UInt64, gap g: UInt64) -> UInt32 {
-        if g >= 127 { return g >= UInt64(GapTree.saturated) ? GapTree.saturated | GapTree.allFitBits &<< 20
-                                                            : UInt32(truncatingIfNeeded: g) | GapTree.allFitBits &<< 20 }
+        if g >= 127 {
+            let s = g >= UInt64(GapTree.saturated) ? GapTree.saturated : UInt32(truncatingIfNeeded: g)
+            return s | GapTree.allFitBits &<< 20
+        }
         let up = Int(truncatingIfNeeded: (0 &- (lo &- g)) & 63)
         return UInt32(truncatingIfNeeded: g) | UInt32(fitTable[up &<< 7 | Int(truncatingIfNeeded: g)]) &<< 20
     }
@@ -307,21 +309,6 @@ struct GapTree {
             m = max(m, max(w0 & GapTree.saturated, w1 & GapTree.saturated))
         }
         return m | bits & ~GapTree.saturated
-    }
-
-    /// `leafCount` and `leafSummary` in one pass.
-    @inline(__always) func leafCountAndSummary(_ n: UInt32) -> (Int, UInt32) {
-        var used = 0
-        var m: UInt32 = 0, bits: UInt32 = 0
-        for c in 0..<GapTree.cells {
-            let p = pool.cell(n, c)
-            let l = GapTree.low(p), h = GapTree.high(p)
-            used &+= (h & GapTree.indexMask != 0 ? 1 : 0) &+ ((h &>> 27) & GapTree.indexMask != 0 ? 1 : 0)
-            let w0 = UInt32(truncatingIfNeeded: l), w1 = UInt32(truncatingIfNeeded: l &>> 32)
-            bits |= w0 | w1
-            m = max(m, max(w0 & GapTree.saturated, w1 & GapTree.saturated))
-        }
-        return (used, m | bits & ~GapTree.saturated)
     }
 
     @inline(__always) static func leafSummary(_ b: UnsafeMutablePointer<UInt64>, _ used: Int) -> UInt32 {

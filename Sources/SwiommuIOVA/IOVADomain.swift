@@ -33,8 +33,9 @@ public struct IOVAStatistics: Sendable, Equatable {
 /// An IOVA domain. Kernel: `struct iova_domain` and the functions of drivers/iommu/iova.c.
 ///
 /// Thread safety: the tree, the cached nodes, the depots and the pool are guarded by one lock (the kernel's
-/// `iova_rbtree_lock` and the rcaches' depot locks in one), a spinlock as there. The rcaches' fast paths take no lock shared with
-/// other threads (see `RangeCache`), and `free_iova_fast` finds its node with a seqlock-validated lookup.
+/// `iova_rbtree_lock` and the rcaches' depot locks in one), a spinlock as there. The rcaches' fast paths take no
+/// lock shared with other threads (see `RangeCache`), and `free_iova_fast` finds its node with a seqlock-validated
+/// lookup.
 public final class IOVADomain: @unchecked Sendable {
     /// Kernel: `granule`, `iova_shift()`, `start_pfn`, `dma_32bit_pfn`.
     public let granule: UInt64

@@ -47,7 +47,9 @@ extension IOVADomain {
                     s = GapTree.combine(s, w)
                     inOrder.append((i, w))
                 }
-                if tree.leafSummary(n) != s { fail("leaf \(n): summary \(Kernel.hex(tree.leafSummary(n))), expected \(Kernel.hex(s))") }
+                if tree.leafSummary(n) != s {
+                    fail("leaf \(n): summary \(Kernel.hex(tree.leafSummary(n))), expected \(Kernel.hex(s))")
+                }
                 let minimum = isRoot || first || last ? (isRoot ? 0 : 1) : GapTree.leafMinimum
                 if used < minimum { fail("leaf \(n) at level \(level): \(used) entries, fewer than \(minimum)") }
                 if used != tree.leafCount(n) { fail("leaf \(n): \(used) entries, leafCount says \(tree.leafCount(n))") }
@@ -70,10 +72,12 @@ extension IOVADomain {
                 let count = tree.innerCount(n)
                 let (cs, cmin) = verify(ref, level + 1, first: first && c == 0, last: last && c == count - 1)
                 if tree.childSummary(n, c) != cs {
-                    fail("node \(n) child \(c): summary \(Kernel.hex(tree.childSummary(n, c))), expected \(Kernel.hex(cs))")
+                    fail("node \(n) child \(c): summary \(Kernel.hex(tree.childSummary(n, c))), "
+                         + "expected \(Kernel.hex(cs))")
                 }
                 if let cmin, tree.childKey(n, c) != cmin {
-                    fail("node \(n) child \(c): smallest pfn_lo \(Kernel.hex(tree.childKey(n, c))), expected \(Kernel.hex(cmin))")
+                    fail("node \(n) child \(c): smallest pfn_lo \(Kernel.hex(tree.childKey(n, c))), "
+                         + "expected \(Kernel.hex(cmin))")
                 }
                 if cmin == nil { fail("node \(n) child \(c): an empty subtree") }
                 if let p = previousKey, p >= tree.childKey(n, c) { fail("node \(n) child \(c): keys out of order") }
@@ -96,9 +100,12 @@ extension IOVADomain {
             freeNodes += 1
             f = UInt32(truncatingIfNeeded: tree.pool.cell(f, 0).load(as: UInt64.self))
         }
-        if freeNodes != tree.pool.indexNodes.freeCount { fail("index nodes: \(freeNodes) free, the count says \(tree.pool.indexNodes.freeCount)") }
+        if freeNodes != tree.pool.indexNodes.freeCount {
+            fail("index nodes: \(freeNodes) free, the count says \(tree.pool.indexNodes.freeCount)")
+        }
         if freeNodes + tree.pool.indexNodes.live != Int(tree.pool.indexNodes.nextFresh) - 1 {
-            fail("index nodes: \(freeNodes) free + \(tree.pool.indexNodes.live) live, \(tree.pool.indexNodes.nextFresh - 1) made")
+            fail("index nodes: \(freeNodes) free + \(tree.pool.indexNodes.live) live, "
+                 + "\(tree.pool.indexNodes.nextFresh - 1) made")
         }
 
         // In order: states, ranges, order and no overlap, the stored gap and fit bits.
@@ -113,7 +120,9 @@ extension IOVADomain {
             if let p = predHi, p >= l { fail("nodes overlap or are out of order at pfn \(l) (previous ends at \(p))") }
             let trueGap = GapTree.gapValue(lo: l, predHi: predHi)
             let g = min(trueGap, sat)
-            if UInt64(w & GapTree.saturated) != g { fail("node [\(l), \(h)]: stored gap \(w & GapTree.saturated), true gap \(g)") }
+            if UInt64(w & GapTree.saturated) != g {
+                fail("node [\(l), \(h)]: stored gap \(w & GapTree.saturated), true gap \(g)")
+            }
             let bits = GapTree.fitBits(lo: l, gap: trueGap)
             if w >> 20 != bits { fail("node [\(l), \(h)]: fit bits \(w >> 20), expected \(bits)") }
             predHi = h

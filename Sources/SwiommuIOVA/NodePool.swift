@@ -118,7 +118,8 @@ struct NodePool {
     /// Cell `c` of index node `n`: 15 bytes the tree owns, then the state byte of the handle in the same slot.
     @inline(__always) func cell(_ n: UInt32, _ c: Int) -> UnsafeMutableRawPointer { NodePool.cell(raw, n, c) }
 
-    @inline(__always) static func cell(_ raw: UnsafeMutableRawPointer, _ n: UInt32, _ c: Int) -> UnsafeMutableRawPointer {
+    @inline(__always) static func cell(_ raw: UnsafeMutableRawPointer, _ n: UInt32,
+                                       _ c: Int) -> UnsafeMutableRawPointer {
         raw + (Int(truncatingIfNeeded: n) &* NodePool.cellsPerNode &+ c) &* NodePool.stride
     }
 

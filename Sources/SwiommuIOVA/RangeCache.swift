@@ -257,8 +257,8 @@ extension IOVADomain {
         let r = LockFreeLookup(index: i, lo: UInt64(n.pointee.pfn_lo), hi: UInt64(n.pointee.pfn_hi),
                                state: n.pointee.node.state)
         atomicMemoryFence(ordering: .acquiring)
-        if swiommu_glue_atomic_load_long(sequence) != s1 { return LockFreeLookup(index: NodePool.none, lo: 0, hi: 0, state: 0) }
-        return r
+        return swiommu_glue_atomic_load_long(sequence) == s1 ? r
+            : LockFreeLookup(index: NodePool.none, lo: 0, hi: 0, state: 0)
     }
 
     /// Put a validated allocated node into the calling thread's rcache, or free it to the tree when the rcache

@@ -152,7 +152,9 @@ func runThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
         runThreads(1) { _ in
             var pfns: [UInt64] = []
             for size: UInt64 in [1, 2, 4, 8] {
-                for _ in 0..<50 { pfns.append(d.allocateFast(size: size, limit: IOVAPFN((1 << 20) - 1), flushRangeCache: true)) }
+                for _ in 0..<50 {
+                    pfns.append(d.allocateFast(size: size, limit: IOVAPFN((1 << 20) - 1), flushRangeCache: true))
+                }
                 for p in pfns { d.freeFast(pfn: IOVAPFN(p), size: size) }
                 pfns = []
             }
