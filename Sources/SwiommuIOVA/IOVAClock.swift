@@ -1,5 +1,7 @@
 // The virtual clock the rcaches' depot trim runs on: the kernel's delayed work (IOVA_DEPOT_DELAY, 100 ms) fires
-// when a test advances the clock past its due time, so the trim is as deterministic as everything else.
+// when a test advances the clock past its due time, so the trim is as deterministic as everything else. Nothing
+// advances it on its own: a program that never calls swiommu_iova_clock_advance() keeps its depots untrimmed
+// (they are freed with the domain, or by a flush).
 import CSwiommuGlue
 import SwiommuBase
 
@@ -80,6 +82,14 @@ public enum IOVAClock {
             b.domain.runDepotWork(sizeClass: b.sizeClass, at: b.due)
         }
         swiommu_glue_atomic_store_long(nowStorage, Int(target))
+    }
+
+    /// The domains with rcaches (a copy, taken under the clock's lock).
+    static var registeredDomains: [IOVADomain] {
+        let s = state
+        s.lock.lock()
+        defer { s.lock.unlock() }
+        return s.domains
     }
 
     static func register(_ d: IOVADomain) {

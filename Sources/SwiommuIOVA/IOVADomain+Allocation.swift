@@ -45,7 +45,7 @@ extension IOVADomain {
             max32AllocSize = size
             return NodePool.none
         }
-        guard let i = tree.pool.allocate() else { return NodePool.none }
+        guard tree.canInsert, let i = tree.pool.allocate() else { return NodePool.none }
         let p = tree.node(i)
         p.pointee.pfn_lo = CUnsignedLong(pfn)
         p.pointee.pfn_hi = CUnsignedLong(pfn &+ size &- 1)
@@ -56,7 +56,8 @@ extension IOVADomain {
         return i
     }
 
-    /// The kernel's walk down from `start`, with the same result, in O(log n).
+    /// The kernel's walk down from `start`, with the same result, in O(log n); on success the tree's cursor is
+    /// where the new node goes.
     ///
     /// The kernel steps from node U to its predecessor P while the candidate `new = (min(limit, U.lo) - size) &
     /// mask` still collides with P (`new <= P.hi`) and stays at or above `low`; it succeeds where it stops if
@@ -71,14 +72,18 @@ extension IOVADomain {
     /// of more than 64 granules (or of 2^20 granules and more) meets gaps that are long enough but hold no
     /// aligned start; the search then looks further down. `misalignedGaps` counts those gaps.
     func search(from start: UInt32, limit: UInt64, size: UInt64, alignMask: UInt64, low: UInt64) -> UInt64? {
-        var u = start
         if lo(start) >= limit {
             if limit < size { return nil }           // high < size: the kernel's wrapped `new` fails
             let new = (limit &- size) & alignMask
             if new < low { return nil }
-            let p = tree.highest(loBelow: limit)
-            if p == NodePool.none || new > hi(p) { return new }
-            u = p
+            let p = tree.cursor(highestBelow: limit)
+            if p == NodePool.none || new > hi(p) {
+                tree.pathPos[tree.levels &- 1] &+= 1  // the new node goes after p
+                return new
+            }
+        } else if !tree.locate(start, nearby: true) {
+            Kernel.warn("iova: cached node [\(Kernel.hex(lo(start))), \(Kernel.hex(hi(start)))] is not in the tree")
+            return nil
         }
         let sat = GapTree.saturated
         var request = GapTree.Request(need: size >= UInt64(sat) ? sat : UInt32(truncatingIfNeeded: size), fitMask: 0)
@@ -89,10 +94,9 @@ extension IOVADomain {
         // Below pfn low + size nothing can succeed: the walk would fail there.
         let (floor, overflow) = low.addingReportingOverflow(size)
         if overflow { return nil }
-        let c = tree.last(loAtMost: lo(u), request, floor: floor) { c in
-            let clo = lo(c)
+        let c = tree.last(request, floor: floor) { c, clo, w in
             let new = (clo &- size) & alignMask
-            let g = tree.gap(c)
+            let g = w & sat
             let fits: Bool
             if g < sat {
                 fits = new >= clo &- UInt64(g)       // inside [first free pfn, pfn_lo)
@@ -105,6 +109,6 @@ extension IOVADomain {
         }
         if c == NodePool.none { return nil }
         let new = (lo(c) &- size) & alignMask
-        return new >= low ? new : nil
+        return new >= low ? new : nil                // the new node goes before c
     }
 }

@@ -34,11 +34,12 @@ extension IOVADomain {
             if pfnLo >= self.lo(x) && pfnHi <= self.hi(x) { return handle(x) }
             x = tree.successor(x)
         }
-        guard let i = tree.pool.allocate() else { return nil }
+        guard tree.canInsert, let i = tree.pool.allocate() else { return nil }
         let p = tree.node(i)
         p.pointee.pfn_lo = CUnsignedLong(pfnLo)
         p.pointee.pfn_hi = CUnsignedLong(pfnHi)
         p.pointee.node.state = NodeState.allocated
+        tree.cursor(insertionOf: i)
         tree.insert(i)
         return handle(i)
     }

@@ -32,9 +32,10 @@ public struct IOVAStatistics: Sendable, Equatable {
 
 /// An IOVA domain. Kernel: `struct iova_domain` and the functions of drivers/iommu/iova.c.
 ///
-/// Thread safety: the tree, the cached nodes, the depots and the pool are guarded by one mutex (the kernel's
-/// `iova_rbtree_lock` and the rcaches' depot locks in one). The rcaches' fast paths take no lock shared with
-/// other threads (see `RangeCache`), and `free_iova_fast` finds its node with a seqlock-validated lookup.
+/// Thread safety: the tree, the cached nodes, the depots and the pool are guarded by one lock (the kernel's
+/// `iova_rbtree_lock` and the rcaches' depot locks in one), a spinlock as there. The rcaches' fast paths take no
+/// lock shared with other threads (see `RangeCache`), and `free_iova_fast` finds its node with a seqlock-validated
+/// lookup.
 public final class IOVADomain: @unchecked Sendable {
     /// Kernel: `granule`, `iova_shift()`, `start_pfn`, `dma_32bit_pfn`.
     public let granule: UInt64
@@ -46,8 +47,15 @@ public final class IOVADomain: @unchecked Sendable {
     /// Kernel: `cached_node`, `cached32_node` (pool indices; `NodePool.anchor` for the anchor).
     var cachedNode = NodePool.anchor
     var cached32Node = NodePool.anchor
-    var tree: GapTree
-    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    /// The tree, at a fixed address reached through addressors: calls on it neither copy it nor pay for the
+    /// dynamic exclusivity checks of a class's stored property (the domain's lock orders the accesses).
+    let treeStorage: UnsafeMutablePointer<GapTree>
+    var tree: GapTree {
+        unsafeAddress { UnsafePointer(treeStorage) }
+        unsafeMutableAddress { treeStorage }
+    }
+    /// The domain's lock: 0 free, 1 held. Kernel: `iova_rbtree_lock` (a spinlock).
+    let lockWord = Atomic<Int>(0)
     /// The seqlock sequence of the tree: odd while a writer changes it.
     let sequence: UnsafeMutablePointer<Int>
     var rangeCache: RangeCache
@@ -76,15 +84,14 @@ public final class IOVADomain: @unchecked Sendable {
             Kernel.warn("init_iova_domain: cannot reserve address space for the domain's nodes")
             return nil
         }
-        tree = t
+        treeStorage = .allocate(capacity: 1)
+        treeStorage.initialize(to: t)
         self.granule = granule
         shift = granule.trailingZeroBitCount
         self.startPfn = startPfn.rawValue
         // 1UL << (32 - shift); a granule of 2^32 or more makes it 1 (x86's shift semantics).
         dma32Pfn = 1 &<< UInt64(32 &- shift)
         max32AllocSize = dma32Pfn
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
         sequence = .allocate(capacity: 8)
         sequence.initialize(repeating: 0, count: 8)
         rangeCache = RangeCache()
@@ -98,19 +105,34 @@ public final class IOVADomain: @unchecked Sendable {
 
     deinit {
         if alive { teardown() }
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
+        treeStorage.deinitialize(count: 1)
+        treeStorage.deallocate()
         sequence.deallocate()
     }
 
     // MARK: Locking
 
-    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
-    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+    @inline(__always) func lock() {
+        if !lockWord.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged { lockContended() }
+    }
+
+    /// Spin while the holder is likely running, then give the CPU away between tries (a holder can be preempted
+    /// here, unlike in the kernel).
+    @inline(never) func lockContended() {
+        var spins = 0
+        while true {
+            if lockWord.load(ordering: .relaxed) == 0
+                && lockWord.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged { return }
+            spins &+= 1
+            if spins > 100 { sched_yield() }
+        }
+    }
+
+    @inline(__always) func unlock() { lockWord.store(0, ordering: .releasing) }
 
     /// Take the lock and open a seqlock write section: lock-free readers retry until `unlockWriter()`.
     @inline(__always) func lockWriter() {
-        pthread_mutex_lock(mutex)
+        lock()
         swiommu_glue_atomic_store_long(sequence, sequence.pointee &+ 1)
         atomicMemoryFence(ordering: .releasing)
     }
@@ -118,7 +140,7 @@ public final class IOVADomain: @unchecked Sendable {
     @inline(__always) func unlockWriter() {
         atomicMemoryFence(ordering: .releasing)
         swiommu_glue_atomic_store_long(sequence, sequence.pointee &+ 1)
-        pthread_mutex_unlock(mutex)
+        unlock()
     }
 
     // MARK: Node helpers
@@ -220,14 +242,7 @@ public final class IOVADomain: @unchecked Sendable {
         defer { unlock() }
         var out: [IOVARange] = []
         out.reserveCapacity(tree.count)
-        var stack: [UInt32] = []
-        var x = tree.root
-        while x != NodePool.none || !stack.isEmpty {
-            while x != NodePool.none { stack.append(x); x = tree.left(x) }
-            let y = stack.removeLast()
-            out.append(IOVARange(lo: IOVAPFN(lo(y)), hi: IOVAPFN(hi(y))))
-            x = tree.right(y)
-        }
+        tree.forEach { i, _ in out.append(IOVARange(lo: IOVAPFN(lo(i)), hi: IOVAPFN(hi(i)))) }
         return out
     }
 
@@ -247,7 +262,7 @@ public final class IOVADomain: @unchecked Sendable {
         s.cached = rc.entries
         s.depotMagazines = rc.depotMagazines
         s.nodeBytes = tree.pool.live * MemoryLayout<iova>.stride
-        s.poolBytes = tree.pool.bytes + rc.bytes + GapTree.maxDepth * 4 * 4
+        s.poolBytes = tree.pool.bytes + rc.bytes + GapTree.maxLevels * 24 + 4 * (GapTree.leafCapacity + 1) * 8
         s.cachedPfnLo = lo(cachedNode)
         s.cached32PfnLo = lo(cached32Node)
         s.max32AllocSize = max32AllocSize

@@ -12,28 +12,106 @@ extension IOVADomain {
         func fail(_ s: String) { if problems.count < 20 { problems.append(s) } }
         let sat = UInt64(GapTree.saturated)
 
-        // In order: states, ranges, order and no overlap, the stored gap.
-        var inOrder: [UInt32] = []
-        var stack: [UInt32] = []
+        // Structure: every leaf at one depth, entries and children packed at the front, node fill, each child's
+        // smallest pfn_lo and summary; every index node reached once.
+        var inOrder: [(index: UInt32, word: UInt32)] = []
         var seen = Set<UInt32>()
-        var x = tree.root
-        while x != NodePool.none || !stack.isEmpty {
-            while x != NodePool.none {
-                guard x <= NodePool.maxIndex, x != NodePool.anchor, seen.insert(x).inserted,
-                      stack.count < GapTree.maxDepth else {
-                    fail("tree: bad or repeated node index \(x)")
-                    return problems
-                }
-                stack.append(x)
-                x = tree.left(x)
+        var nodesSeen = Set<UInt32>()
+        let leafLevel = tree.levels - 1
+        if tree.levels < 1 || tree.levels > GapTree.maxLevels { fail("tree: \(tree.levels) levels") }
+        if tree.count == 0 && tree.levels != 1 { fail("tree: empty with \(tree.levels) levels") }
+        /// Returns the subtree's summary and smallest pfn_lo (nil for an empty root).
+        func verify(_ n: UInt32, _ level: Int, first: Bool, last: Bool) -> (UInt32, UInt64?) {
+            guard n != 0, n < tree.pool.indexNodes.nextFresh, nodesSeen.insert(n).inserted else {
+                fail("tree: bad or repeated index node \(n) at level \(level)")
+                return (0, nil)
             }
-            let y = stack.removeLast()
-            inOrder.append(y)
-            x = tree.right(y)
+            let isRoot = level == 0
+            if level == leafLevel {
+                var used = 0
+                var s: UInt32 = 0
+                var firstIndex: UInt32 = 0
+                for j in 0..<GapTree.leafCapacity {
+                    let i = tree.leafIndex(n, j), w = tree.leafWord(n, j)
+                    if i == 0 {
+                        if w != 0 { fail("leaf \(n): empty slot \(j) has the word \(Kernel.hex(w))") }
+                        continue
+                    }
+                    guard i <= NodePool.maxIndex, i != NodePool.anchor, i < tree.pool.nextFresh,
+                          seen.insert(i).inserted else {
+                        fail("leaf \(n): bad or repeated node index \(i)")
+                        continue
+                    }
+                    if firstIndex == 0 { firstIndex = i }
+                    used += 1
+                    s = GapTree.combine(s, w)
+                    inOrder.append((i, w))
+                }
+                if tree.leafSummary(n) != s {
+                    fail("leaf \(n): summary \(Kernel.hex(tree.leafSummary(n))), expected \(Kernel.hex(s))")
+                }
+                let minimum = isRoot || first || last ? (isRoot ? 0 : 1) : GapTree.leafMinimum
+                if used < minimum { fail("leaf \(n) at level \(level): \(used) entries, fewer than \(minimum)") }
+                if used != tree.leafCount(n) { fail("leaf \(n): \(used) entries, leafCount says \(tree.leafCount(n))") }
+                return (s, firstIndex == 0 ? nil : Optional(lo(firstIndex)))
+            }
+            var used = 0
+            var s: UInt32 = 0
+            var smallest: UInt64? = nil
+            var emptyBefore = false
+            var previousKey: UInt64? = nil
+            for c in 0..<GapTree.innerCapacity {
+                let ref = tree.childRef(n, c)
+                if tree.childKey(n, c) == GapTree.emptyKey {
+                    if ref != 0 || tree.childSummary(n, c) != 0 { fail("node \(n): cell \(c) is not clear") }
+                    emptyBefore = true
+                    continue
+                }
+                if emptyBefore { fail("node \(n): child \(c) after an empty cell") }
+                used += 1
+                let count = tree.innerCount(n)
+                let (cs, cmin) = verify(ref, level + 1, first: first && c == 0, last: last && c == count - 1)
+                if tree.childSummary(n, c) != cs {
+                    fail("node \(n) child \(c): summary \(Kernel.hex(tree.childSummary(n, c))), "
+                         + "expected \(Kernel.hex(cs))")
+                }
+                if let cmin, tree.childKey(n, c) != cmin {
+                    fail("node \(n) child \(c): smallest pfn_lo \(Kernel.hex(tree.childKey(n, c))), "
+                         + "expected \(Kernel.hex(cmin))")
+                }
+                if cmin == nil { fail("node \(n) child \(c): an empty subtree") }
+                if let p = previousKey, p >= tree.childKey(n, c) { fail("node \(n) child \(c): keys out of order") }
+                previousKey = tree.childKey(n, c)
+                if smallest == nil { smallest = cmin }
+                s = GapTree.combine(s, cs)
+            }
+            let minimum = isRoot ? 2 : first || last ? 1 : GapTree.innerMinimum
+            if used < minimum { fail("node \(n) at level \(level): \(used) children, fewer than \(minimum)") }
+            return (s, smallest)
         }
+        _ = verify(tree.root, 0, first: true, last: true)
+        if nodesSeen.count != tree.pool.indexNodes.live {
+            fail("tree: \(nodesSeen.count) index nodes reached, the pool has \(tree.pool.indexNodes.live) in use")
+        }
+        var freeNodes = 0
+        var f = tree.pool.indexNodes.freeHead
+        while f != 0 && freeNodes <= Int(tree.pool.indexNodes.nextFresh) {
+            if nodesSeen.contains(f) { fail("index node \(f) is in the tree and on the free list") }
+            freeNodes += 1
+            f = UInt32(truncatingIfNeeded: tree.pool.cell(f, 0).load(as: UInt64.self))
+        }
+        if freeNodes != tree.pool.indexNodes.freeCount {
+            fail("index nodes: \(freeNodes) free, the count says \(tree.pool.indexNodes.freeCount)")
+        }
+        if freeNodes + tree.pool.indexNodes.live != Int(tree.pool.indexNodes.nextFresh) - 1 {
+            fail("index nodes: \(freeNodes) free + \(tree.pool.indexNodes.live) live, "
+                 + "\(tree.pool.indexNodes.nextFresh - 1) made")
+        }
+
+        // In order: states, ranges, order and no overlap, the stored gap and fit bits.
         var predHi: UInt64? = nil
         var cachedNodes = 0
-        for y in inOrder {
+        for (y, w) in inOrder {
             let s = tree.node(y).pointee.node.state
             if s == NodeState.cached { cachedNodes += 1 }
             if s != NodeState.allocated && s != NodeState.cached { fail("node \(y): state \(s) in the tree") }
@@ -42,30 +120,18 @@ extension IOVADomain {
             if let p = predHi, p >= l { fail("nodes overlap or are out of order at pfn \(l) (previous ends at \(p))") }
             let trueGap = GapTree.gapValue(lo: l, predHi: predHi)
             let g = min(trueGap, sat)
-            if UInt64(tree.gap(y)) != g { fail("node [\(l), \(h)]: stored gap \(tree.gap(y)), true gap \(g)") }
+            if UInt64(w & GapTree.saturated) != g {
+                fail("node [\(l), \(h)]: stored gap \(w & GapTree.saturated), true gap \(g)")
+            }
             let bits = GapTree.fitBits(lo: l, gap: trueGap)
-            if tree.ownFit(y) != bits { fail("node [\(l), \(h)]: fit bits \(tree.ownFit(y)), expected \(bits)") }
+            if w >> 20 != bits { fail("node [\(l), \(h)]: fit bits \(w >> 20), expected \(bits)") }
             predHi = h
         }
         if inOrder.count != tree.count { fail("tree: \(inOrder.count) nodes, count says \(tree.count)") }
         if tree.pool.live != tree.count { fail("pool: \(tree.pool.live) live slots, tree holds \(tree.count)") }
-
-        // Structure: AVL balance and the max_gap augmentation.
-        func verify(_ x: UInt32) -> Int {
-            if x == NodePool.none { return 0 }
-            let hl = verify(tree.left(x)), hr = verify(tree.right(x))
-            if hr - hl != tree.balance(x) || abs(hr - hl) > 1 {
-                fail("node [\(lo(x)), \(hi(x))]: heights \(hl)/\(hr), balance \(tree.balance(x))")
-            }
-            let m = GapTree.combine(tree.gap(x) | tree.ownFit(x) << 20,
-                                    GapTree.combine(tree.summary(tree.left(x)), tree.summary(tree.right(x))))
-            if tree.summary(x) != m {
-                fail("node [\(lo(x)), \(hi(x))]: summary \(Kernel.hex(tree.summary(x))), expected \(Kernel.hex(m))")
-            }
-            return 1 + max(hl, hr)
+        for c in 0..<NodePool.cellsPerNode where tree.pool.cell(0, c).load(as: UInt64.self) != 0 {
+            fail("index node 0 was written")
         }
-        _ = verify(tree.root)
-        if tree.maxGap(NodePool.none) != 0 { fail("slot 0 was written") }
         let a = tree.node(NodePool.anchor)
         if a.pointee.pfn_lo != ~0 || a.pointee.pfn_hi != ~0 { fail("the anchor moved") }
 

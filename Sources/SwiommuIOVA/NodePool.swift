@@ -1,10 +1,11 @@
-// Storage for the allocator's nodes: each live allocation is one 32-byte C `struct iova` at a stable address,
-// named inside the allocator by a 27-bit index (tree links are indices, not pointers, to fit in 32 bytes).
+// Storage for the allocator: each live allocation is one 32-byte C `struct iova` at a stable address, named inside
+// the allocator by a 27-bit index, and the index of all allocations (`GapTree`) lives in the private bytes of those
+// same slots, so that the allocator needs no memory beyond them.
 import CKernel
 import Glibc
 
-/// What a node slot holds. Kept in `struct iova`'s `node.state` byte, which the fast path writes without the
-/// tree's lock (every other field is written under it, never with a store that covers this byte).
+/// What a slot's `struct iova` holds. Kept in byte 15 of the slot (`node.state`), which the fast path writes without
+/// the tree's lock; nothing else ever stores to that byte.
 @usableFromInline enum NodeState {
     static let free: UInt8 = 0        // on the pool's free list (or never used)
     static let allocated: UInt8 = 1   // alloc_iova, alloc_iova_fast, reserve_iova: the caller owns it
@@ -12,36 +13,47 @@ import Glibc
     static let anchor: UInt8 = 3      // the anchor at IOVA_ANCHOR, never in the tree
 }
 
-/// A pool of `struct iova` slots in one reservation of address space that never moves: slot i is at
-/// base + 32 i, pages are backed by the kernel as they are first touched (so the memory used follows the
-/// largest number of nodes ever live), and a pointer converts to its index with a subtraction. Index 0 is
-/// "none" (its slot stays zero, so reading its summary gives 0), index 1 is the anchor, allocations start at 2.
-/// Kernel: the `iova_cache` kmem cache (`alloc_iova_mem`, `free_iova_mem`).
+/// A pool of 32-byte slots in one reservation of address space that never moves: slot i is at base + 32 i, pages
+/// are backed by the kernel as they are first touched, and a pointer converts to its index with a subtraction.
+///
+/// A slot has two tenants. Bytes 16-31 (`pfn_hi`, `pfn_lo`) and byte 15 (`node.state`) are the `struct iova` of
+/// the allocation with that index ("handle" i), if any. Bytes 0-14 are cell i of the index: `GapTree`'s nodes are
+/// runs of `cellsPerNode` cells (index node k is cells 8k ..< 8k + 8), allocated independently of the handles.
+/// The tree needs fewer cells than there are live allocations (see `GapTree`), so the memory used follows the
+/// largest number of allocations ever live: 32 bytes each. Handle index 0 is "none", 1 the anchor; index node 0
+/// is never used (its cells 0-7 stay zero). Kernel: the `iova_cache` kmem cache (`alloc_iova_mem`,
+/// `free_iova_mem`), and the memory of the rbtree's nodes, which is inside `struct iova` there too.
 struct NodePool {
     static let none: UInt32 = 0
     static let anchor: UInt32 = 1
-    /// Indices fit in 27 bits (134 million allocations per domain): the rest of a link word holds the AVL
-    /// balance and fit bits (`GapTree`).
+    /// Handle indices fit in 27 bits (134 million allocations per domain): a tree entry holds one.
     static let maxIndex: UInt32 = 0x07ff_ffff
+    /// Cells per index node, and the largest index node number (24 bits in a tree link).
+    static let cellsPerNode = 8
+    static let maxIndexNode: UInt32 = 0x00ff_ffff
     /// Slots past this many are backed by transparent huge pages where the kernel offers them (fewer TLB misses
     /// in large trees; small domains keep 4 KiB pages).
     static let hugePageFrom = 1 << 16
+    static let stride = MemoryLayout<iova>.stride
 
     let base: UnsafeMutablePointer<iova>
-    let mapping: UnsafeMutableRawPointer
+    let raw: UnsafeMutableRawPointer
     let mappingBytes: Int
-    /// Slots available in the reservation.
+    /// Slots available in the reservation, and index nodes (numbers 1 ..< this).
     let capacity: UInt32
-    /// The next never-used index, and the free list (threaded through `node.left`).
-    var nextFresh: UInt32 = 2
-    var freeHead: UInt32 = NodePool.none
-    /// Slots handed out and not freed (the anchor excluded).
-    var live = 0
+    let indexNodeCapacity: UInt32
+    /// The handles (free ones threaded through `pfn_lo`) and the index nodes (free ones threaded through cell 0).
+    var handles: Numbers
+    var indexNodes: Numbers
+
+    /// Handles given out and not freed (the anchor excluded); the next never-used handle index.
+    var live: Int { handles.live }
+    var nextFresh: UInt32 { handles.nextFresh }
 
     /// Reserve address space for the largest pool the system allows, from 2^27 slots (4 GiB) down; nil when not
     /// even 4096 slots can be had.
     init?() {
-        let stride = MemoryLayout<iova>.stride
+        let stride = NodePool.stride
         var slots = Int(NodePool.maxIndex) + 1
         var m: UnsafeMutableRawPointer? = nil
         while slots >= 1 << 12 {
@@ -53,9 +65,12 @@ struct NodePool {
             slots >>= 2
         }
         guard let m else { return nil }
-        mapping = m
+        raw = m
         mappingBytes = slots * stride
         capacity = UInt32(slots)
+        indexNodeCapacity = min(NodePool.maxIndexNode + 1, UInt32(slots / NodePool.cellsPerNode))
+        handles = Numbers(first: 2, limit: capacity)
+        indexNodes = Numbers(first: 1, limit: indexNodeCapacity)
         base = m.bindMemory(to: iova.self, capacity: slots)
         if slots > NodePool.hugePageFrom {
             _ = madvise(m + NodePool.hugePageFrom * stride, (slots - NodePool.hugePageFrom) * stride, MADV_HUGEPAGE)
@@ -66,7 +81,9 @@ struct NodePool {
         a.pointee.node.state = NodeState.anchor
     }
 
-    /// The node at index `i` (a valid, allocated-once index).
+    // MARK: Handles
+
+    /// The `struct iova` at index `i` (a valid, allocated-once index).
     @inline(__always) func node(_ i: UInt32) -> UnsafeMutablePointer<iova> { base + Int(truncatingIfNeeded: i) }
 
     /// The node at index `i`, for a reader that does not hold the lock and may have read `i` from a node being
@@ -75,43 +92,108 @@ struct NodePool {
         i < capacity ? base + Int(truncatingIfNeeded: i) : nil
     }
 
-    /// A zeroed slot (state `free`), or nil when the reservation is full.
-    mutating func allocate() -> UInt32? {
-        var i = freeHead
-        if i != NodePool.none {
-            freeHead = node(i).pointee.node.left
-        } else {
-            guard nextFresh < capacity else { return nil }
-            i = nextFresh
-            nextFresh += 1
-        }
-        node(i).pointee.node = swiommu_iova_links()
-        live += 1
-        return i
+    /// A handle in state `free` (the caller sets its range and state), or nil when the reservation is full. Its
+    /// bytes 0-14 belong to the tree and are left alone.
+    @inline(__always) mutating func allocate() -> UInt32? {
+        let b = base
+        return handles.take { UInt32(truncatingIfNeeded: b[Int($0)].pfn_lo) }
     }
 
     mutating func release(_ i: UInt32) {
-        node(i).pointee.node = swiommu_iova_links(left: freeHead, right: 0, max_gap: 0, gap_lo: 0, gap_hi: 0,
-                                                  state: NodeState.free)
-        freeHead = i
-        live -= 1
+        let b = base
+        b[Int(i)].node.state = NodeState.free
+        handles.give(i) { b[Int($0)].pfn_lo = CUnsignedLong($1) }
     }
 
-    /// The index of a pointer to a slot of this pool (allocated or not), or nil.
+    /// The index of a pointer to a handle of this pool (allocated or not), or nil.
     @inline(__always) func index(of p: UnsafeRawPointer) -> UInt32? {
         let off = p - UnsafeRawPointer(base)
-        let stride = MemoryLayout<iova>.stride
+        let stride = NodePool.stride
         guard off >= 2 * stride, off < Int(nextFresh) * stride, off % stride == 0 else { return nil }
         return UInt32(off / stride)
     }
 
-    /// The memory the pool has touched: every slot up to the highest ever used, rounded up to pages.
-    var bytes: Int {
-        let used = Int(nextFresh) * MemoryLayout<iova>.stride
-        return (used + 4095) & ~4095
+    // MARK: Index nodes
+
+    /// Cell `c` of index node `n`: 15 bytes the tree owns, then the state byte of the handle in the same slot.
+    @inline(__always) func cell(_ n: UInt32, _ c: Int) -> UnsafeMutableRawPointer { NodePool.cell(raw, n, c) }
+
+    @inline(__always) static func cell(_ raw: UnsafeMutableRawPointer, _ n: UInt32,
+                                       _ c: Int) -> UnsafeMutableRawPointer {
+        raw + (Int(truncatingIfNeeded: n) &* NodePool.cellsPerNode &+ c) &* NodePool.stride
     }
 
+    /// Whether index node `n` can be read (for a reader without the lock, which may have read `n` from a cell
+    /// being rewritten): inside the reservation, every node can be.
+    @inline(__always) func isIndexNode(_ n: UInt32) -> Bool { n != 0 && n < indexNodeCapacity }
+
+    /// Whether `k` more index nodes can be had without failing.
+    @inline(__always) func canAllocateIndexNodes(_ k: Int) -> Bool { indexNodes.available >= k }
+
+    /// An index node whose cells the caller overwrites; nil when the reservation is full.
+    mutating func allocateIndexNode() -> UInt32? {
+        let r = raw
+        return indexNodes.take { UInt32(truncatingIfNeeded: NodePool.cell(r, $0, 0).load(as: UInt64.self)) }
+    }
+
+    mutating func releaseIndexNode(_ n: UInt32) {
+        let r = raw
+        indexNodes.give(n) { NodePool.cell(r, $0, 0).storeBytes(of: UInt64($1), as: UInt64.self) }
+    }
+
+    // MARK: Footprint
+
+    /// Slots in use by either tenant at their high-water marks: the memory the allocator's allocations cost.
+    var usedSlots: Int { max(Int(handles.nextFresh), Int(indexNodes.nextFresh) * NodePool.cellsPerNode) }
+
+    /// The memory the pool has touched, rounded up to pages.
+    var bytes: Int { (usedSlots * NodePool.stride + 4095) & ~4095 }
+
     func destroy() {
-        munmap(mapping, mappingBytes)
+        munmap(raw, mappingBytes)
+    }
+}
+
+/// Numbers 1 ..< `limit` handed out from a free list threaded through the freed ones (the caller says where a
+/// number's link is kept), else fresh in ascending order.
+struct Numbers {
+    /// The first free number (0: none), and how many are free.
+    private(set) var freeHead: UInt32 = 0
+    private(set) var freeCount = 0
+    /// The next never-used number, and the bound.
+    private(set) var nextFresh: UInt32
+    let limit: UInt32
+    /// Numbers given out and not given back.
+    private(set) var live = 0
+
+    init(first: UInt32, limit: UInt32) {
+        nextFresh = first
+        self.limit = limit
+    }
+
+    /// Numbers that can still be had.
+    @inline(__always) var available: Int { freeCount &+ Int(limit &- nextFresh) }
+
+    /// A number, or nil when none is left; `link` reads a free number's successor on the list.
+    @inline(__always) mutating func take(link: (UInt32) -> UInt32) -> UInt32? {
+        var i = freeHead
+        if i != 0 {
+            freeHead = link(i)
+            freeCount &-= 1
+        } else {
+            guard nextFresh < limit else { return nil }
+            i = nextFresh
+            nextFresh &+= 1
+        }
+        live &+= 1
+        return i
+    }
+
+    /// Give number `i` back; `setLink(i, next)` stores its successor on the list.
+    @inline(__always) mutating func give(_ i: UInt32, setLink: (UInt32, UInt32) -> Void) {
+        setLink(i, freeHead)
+        freeHead = i
+        freeCount &+= 1
+        live &-= 1
     }
 }

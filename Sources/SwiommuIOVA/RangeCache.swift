@@ -10,7 +10,8 @@ import Synchronization
 /// The rcache state of a domain, in raw memory (no reference counting on the fast path).
 ///
 /// Per CPU number (`ThreadCPU`), a 64-byte-aligned slot: `busy` (word 0, written by its thread), `drain` (word 1,
-/// written by a drainer under the domain's lock), then per size class the loaded and previous magazines. A
+/// written by a drainer under the domain's lock), the thread's recent allocations (bytes 16-63, see
+/// `Slot.recent`), then per size class the loaded and previous magazines. A
 /// thread marks its slot busy around each use and backs off while a drainer holds it (`AsymmetricFence`), so the
 /// fast path takes no lock and no locked instruction, and `flush_rcache` can still empty every slot.
 /// The depots, their delayed work and the slot table are guarded by the domain's lock.
@@ -19,6 +20,9 @@ struct RangeCache {
     static let sizeClasses = 6
     static let slotBytes = 192
     static let magazinesOffset = 64
+    /// The recent allocations: 4 pfns at bytes 16-47, their node indices at 48-63.
+    static let recentPfnsOffset = 16
+    static let recentIndicesOffset = 48
 
     /// A size class's depot. Kernel: `iova_rcache`'s `depot`, `depot_size` and `work`.
     struct Depot {
@@ -106,6 +110,28 @@ struct RangeCache {
 struct Slot {
     let raw: UnsafeMutableRawPointer
     @inline(__always) init(_ raw: UnsafeMutableRawPointer) { self.raw = raw }
+
+    /// Which of the 4 recent entries a range of size class `c` at `pfn` uses (its pfn is a multiple of 2^c).
+    @inline(__always) static func recentEntry(_ pfn: UInt64, _ c: Int) -> Int {
+        Int(truncatingIfNeeded: (pfn &>> UInt64(c)) & 3)
+    }
+
+    /// Remember that this thread allocated the range at `pfn` (node `index`): free_iova_fast then finds the node
+    /// without a tree lookup, if the node still holds that range (it checks). Written only by the slot's thread.
+    @inline(__always) func setRecent(pfn: UInt64, index: UInt32, sizeClass c: Int) {
+        let k = Slot.recentEntry(pfn, c)
+        raw.storeBytes(of: pfn, toByteOffset: RangeCache.recentPfnsOffset &+ 8 &* k, as: UInt64.self)
+        raw.storeBytes(of: index, toByteOffset: RangeCache.recentIndicesOffset &+ 4 &* k, as: UInt32.self)
+    }
+
+    /// The node this thread last allocated at `pfn` in size class `c`, if it remembers one (`none` if not).
+    @inline(__always) func recent(pfn: UInt64, sizeClass c: Int) -> UInt32 {
+        let k = Slot.recentEntry(pfn, c)
+        guard raw.load(fromByteOffset: RangeCache.recentPfnsOffset &+ 8 &* k, as: UInt64.self) == pfn else {
+            return NodePool.none
+        }
+        return raw.load(fromByteOffset: RangeCache.recentIndicesOffset &+ 4 &* k, as: UInt32.self)
+    }
     @inline(__always) var busy: UnsafeMutablePointer<Int> { raw.assumingMemoryBound(to: Int.self) }
     @inline(__always) var drain: UnsafeMutablePointer<Int> { (raw + 8).assumingMemoryBound(to: Int.self) }
     @inline(__always) func loaded(_ c: Int) -> Magazine {
@@ -171,7 +197,11 @@ extension IOVADomain {
             let i = allocateLocked(size: size, limitExclusive: limitExclusive, sizeAligned: true)
             let r = i == NodePool.none ? nil : lo(i)
             unlockWriter()
-            if let r { return r }
+            if let r {
+                let c = Log2.orderBase2(size)
+                if c < RangeCache.sizeClasses, let s = currentSlot() { s.setRecent(pfn: r, index: i, sizeClass: c) }
+                return r
+            }
             if !flush { return 0 }
             flush = false
             flushRangeCaches()
@@ -193,21 +223,50 @@ extension IOVADomain {
             free(pfn: pfn)
             return
         }
-        let found = lookupLockFree(p)
-        guard found.index != NodePool.none, found.state == NodeState.allocated, found.lo == p,
-              found.hi &- found.lo &+ 1 == 1 &<< UInt64(c) else {
-            freeFastChecked(pfn: p, size: size, sizeClass: c)
-            return
+        let s = currentSlot()
+        @inline(__always) func exact(_ f: LockFreeLookup) -> Bool {
+            f.index != NodePool.none && f.state == NodeState.allocated && f.lo == p
+                && f.hi &- f.lo &+ 1 == 1 &<< UInt64(c)
         }
-        cache(index: found.index, pfn: p, sizeClass: c)
+        var found = LockFreeLookup(index: NodePool.none, lo: 0, hi: 0, state: 0)
+        if let s, case let i = s.recent(pfn: p, sizeClass: c), i != NodePool.none { found = readLockFree(i) }
+        if !exact(found) {
+            found = lookupLockFree(p)
+            guard exact(found) else {
+                freeFastChecked(pfn: p, size: size, sizeClass: c)
+                return
+            }
+        }
+        cache(index: found.index, pfn: p, sizeClass: c, slot: s)
+    }
+
+    /// The calling thread's rcache slot, made at its first use; nil when the thread has no CPU number or memory
+    /// runs out.
+    @inline(__always) func currentSlot() -> Slot? {
+        let cpu = ThreadCPU.current(key: cpuKey)
+        return cpu >= 0 ? slot(for: cpu) : nil
+    }
+
+    /// Node `i` read without the lock, as a seqlock reader (index `none` when a writer got in the way).
+    @inline(__always) func readLockFree(_ i: UInt32) -> LockFreeLookup {
+        let s1 = swiommu_glue_atomic_load_long(sequence)
+        guard s1 & 1 == 0, let n = tree.pool.checkedNode(i) else {
+            return LockFreeLookup(index: NodePool.none, lo: 0, hi: 0, state: 0)
+        }
+        atomicMemoryFence(ordering: .acquiring)
+        let r = LockFreeLookup(index: i, lo: UInt64(n.pointee.pfn_lo), hi: UInt64(n.pointee.pfn_hi),
+                               state: n.pointee.node.state)
+        atomicMemoryFence(ordering: .acquiring)
+        return swiommu_glue_atomic_load_long(sequence) == s1 ? r
+            : LockFreeLookup(index: NodePool.none, lo: 0, hi: 0, state: 0)
     }
 
     /// Put a validated allocated node into the calling thread's rcache, or free it to the tree when the rcache
     /// cannot take it.
-    @inline(__always) func cache(index: UInt32, pfn: UInt64, sizeClass c: Int) {
+    @inline(__always) func cache(index: UInt32, pfn: UInt64, sizeClass c: Int, slot: Slot? = nil) {
         let n = tree.node(index)
         n.pointee.node.state = NodeState.cached
-        if !rangeCacheInsert(pfn: pfn, index: index, sizeClass: c) {
+        if !rangeCacheInsert(pfn: pfn, index: index, sizeClass: c, slot: slot) {
             n.pointee.node.state = NodeState.allocated
             free(pfn: IOVAPFN(pfn))
         }
@@ -243,19 +302,10 @@ extension IOVADomain {
             if s1 & 1 != 0 { continue }
             atomicMemoryFence(ordering: .acquiring)
             var r = LockFreeLookup(index: NodePool.none, lo: 0, hi: 0, state: 0)
-            var x = tree.root, steps = 0, torn = false
-            while x != NodePool.none {
-                guard steps < GapTree.maxDepth, let p = tree.pool.checkedNode(x) else { torn = true; break }
+            let (x, torn) = tree.findLockFree(pfn)
+            if x != NodePool.none, let p = tree.pool.checkedNode(x) {
                 let l = UInt64(p.pointee.pfn_lo), h = UInt64(p.pointee.pfn_hi)
-                if pfn < l {
-                    x = p.pointee.node.left & GapTree.indexMask
-                } else if pfn > h {
-                    x = p.pointee.node.right & GapTree.indexMask
-                } else {
-                    r = LockFreeLookup(index: x, lo: l, hi: h, state: p.pointee.node.state)
-                    break
-                }
-                steps &+= 1
+                if pfn <= h { r = LockFreeLookup(index: x, lo: l, hi: h, state: p.pointee.node.state) }
             }
             atomicMemoryFence(ordering: .acquiring)
             if !torn && swiommu_glue_atomic_load_long(sequence) == s1 { return r }
@@ -367,14 +417,14 @@ extension IOVADomain {
         guard let got else { return 0 }
         // The kernel takes a cached pfn 0 for a miss; that range then stays allocated, as there.
         tree.node(got.index).pointee.node.state = NodeState.allocated
+        s.setRecent(pfn: got.pfn, index: got.index, sizeClass: c)
         return got.pfn
     }
 
     /// Push a range into the calling thread's magazine; false when there is no room and no new magazine.
     /// Kernel: `__iova_rcache_insert`.
-    @inline(__always) func rangeCacheInsert(pfn: UInt64, index: UInt32, sizeClass c: Int) -> Bool {
-        let cpu = ThreadCPU.current(key: cpuKey)
-        guard cpu >= 0, let s = slot(for: cpu) else { return false }
+    @inline(__always) func rangeCacheInsert(pfn: UInt64, index: UInt32, sizeClass c: Int, slot known: Slot?) -> Bool {
+        guard let s = known ?? currentSlot() else { return false }
         enter(s)
         var loaded = s.loaded(c)
         var full: Magazine? = nil
@@ -478,6 +528,26 @@ extension IOVADomain {
         let n = m.size
         for k in 0..<n { freeCachedRangeLocked(pfn: m.pfns[k], index: m.indices[k]) }
         m.size = 0
+    }
+
+    /// CPU `cpu` went offline (the thread that counted as it exited): its cached ranges go back to the tree and its
+    /// slot and magazines are freed (made again if a thread counts as that CPU later). No thread is in a fast call
+    /// on that slot: its thread has exited and the number is not given out again before this returns. Kernel:
+    /// `iova_cpuhp_dead` (`free_cpu_cached_iovas`), which keeps the per-CPU memory.
+    func cpuDead(_ cpu: Int) {
+        lockWriter()
+        defer { unlockWriter() }
+        guard alive, let slots = rangeCache.slots, let raw = slots[cpu] else { return }
+        let s = Slot(raw)
+        slots[cpu] = nil
+        rangeCache.slotCount -= 1
+        for c in 0..<RangeCache.sizeClasses {
+            for m in [s.loaded(c), s.previous(c)] {
+                freeRanges(of: m)
+                m.deallocate()
+            }
+        }
+        Glibc.free(raw)
     }
 
     /// Kernel: the flush in `alloc_iova_fast`: `free_cpu_cached_iovas` for every CPU, then

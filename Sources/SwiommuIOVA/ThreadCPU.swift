@@ -86,10 +86,15 @@ public enum ThreadCPU {
         s.lock.unlock()
     }
 
+    /// The key's destructor: a thread's exit is its CPU going offline. Every domain gives that CPU's cached ranges
+    /// back to its tree and frees its magazines, then the number is free for another thread. Kernel:
+    /// `iova_cpuhp_dead`.
     static func threadExit(_ value: UnsafeMutableRawPointer?) {
         guard let value else { return }
         let cpu = Int(bitPattern: value) - 2
-        if cpu >= 0 { release(cpu) }
+        guard cpu >= 0 else { return }
+        for d in IOVAClock.registeredDomains { d.cpuDead(cpu) }
+        release(cpu)
     }
 
     /// Kernel: `num_online_cpus()`: the depot trim keeps at most this many full magazines per size class.

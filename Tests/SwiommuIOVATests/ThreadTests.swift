@@ -140,4 +140,29 @@ func runThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
             #expect(ThreadCPU.set(mine) == .busy)
         }
     }
+
+    /// A thread's exit is its CPU going offline: the ranges its magazines held go back to the tree (kernel:
+    /// iova_cpuhp_dead) and its slot is freed; the domain stays consistent and the CPU number is free again.
+    @Test func anExitingThreadGivesItsCachedRangesBack() throws {
+        let d = try #require(IOVADomain(granule: 4096, startPfn: IOVAPFN(1), pageSize: 4096))
+        #expect(d.initRangeCaches() == nil)
+        defer { d.destroy() }
+        final class Counts: @unchecked Sendable { var cachedBeforeExit = 0 }
+        let counts = Counts()
+        runThreads(1) { _ in
+            var pfns: [UInt64] = []
+            for size: UInt64 in [1, 2, 4, 8] {
+                for _ in 0..<50 {
+                    pfns.append(d.allocateFast(size: size, limit: IOVAPFN((1 << 20) - 1), flushRangeCache: true))
+                }
+                for p in pfns { d.freeFast(pfn: IOVAPFN(p), size: size) }
+                pfns = []
+            }
+            counts.cachedBeforeExit = d.statistics.cached
+        }
+        #expect(counts.cachedBeforeExit == 200)
+        #expect(d.statistics.cached == 0)
+        #expect(d.allocationCount == 0)
+        #expect(d.checkInvariants().isEmpty)
+    }
 }

@@ -1,5 +1,6 @@
 // The gap tree's rarer paths, each against the reference: saturated gaps, reservations that lower a node with
-// a saturated gap, and the fit summaries that keep size-aligned searches logarithmic.
+// a saturated gap, the fit summaries that keep size-aligned searches logarithmic, and every shape change of the
+// B-tree (edge and middle splits of leaves and inner nodes, refills, merges, a new and a lost root).
 import Testing
 @testable import SwiommuIOVA
 
@@ -74,5 +75,93 @@ import Testing
             #expect(same(d, r))
             d.destroy()
         }
+    }
+
+    /// Fill top-down (splits at the front), churn (splits and merges in the middle), reserve bottom-up (splits at
+    /// the end), then drain in three orders (refills, merges, empty edge nodes, the root going away), comparing
+    /// with the reference and checking the invariants after every call.
+    @Test func everyShapeChangeKeepsTheTreeExact() throws {
+        var rng = SplitMix64(seed: 41)
+        for drainOrder in 0..<3 {
+            let (d, r) = try domains()
+            var live: [(IOVAHandle, Int)] = []
+            var maxLevels = 0
+            func check(_ what: String) -> Bool {
+                let problems = d.checkInvariants()
+                maxLevels = max(maxLevels, d.statistics.treeHeight)
+                if !problems.isEmpty { Issue.record("\(what): \(problems)") }
+                return problems.isEmpty
+            }
+            func allocate(_ size: UInt64, _ limit: UInt64, _ aligned: Bool) -> Bool {
+                let a = d.allocate(size: size, limit: IOVAPFN(limit), sizeAligned: aligned)
+                let b = r.allocIova(size: size, limit: limit, sizeAligned: aligned)
+                guard a?.range.lo.rawValue == b?.lo, a?.range.hi.rawValue == b?.hi else {
+                    Issue.record("alloc_iova(\(size), \(limit), \(aligned)): \(String(describing: a?.range)) vs \(String(describing: b))")
+                    return false
+                }
+                if let a, let b { live.append((a, b.id)) }
+                return check("alloc_iova(\(size))")
+            }
+            func free(_ k: Int) -> Bool {
+                let (h, id) = live.remove(at: k)
+                d.free(h)
+                r.remove(at: r.index(of: id))
+                return check("__free_iova")
+            }
+            for _ in 0..<1300 {
+                guard allocate(UInt64.random(in: 1...8, using: &rng), (1 << 20) - 1, Bool.random(using: &rng)) else { return }
+            }
+            for _ in 0..<1500 {
+                if Bool.random(using: &rng) {
+                    guard free(Int.random(in: 0..<live.count, using: &rng)) else { return }
+                } else {
+                    let limit: UInt64 = Bool.random(using: &rng) ? (1 << 20) - 1 : (1 << 36) - 1
+                    guard allocate(UInt64.random(in: 1...40, using: &rng), limit, Bool.random(using: &rng)) else { return }
+                }
+            }
+            // Reservations above everything, each above the last: insertions at the end of the tree.
+            for i in 0..<UInt64(400) {
+                let lo = (1 << 37) + 3 * i
+                let a = d.reserve(lo: IOVAPFN(lo), hi: IOVAPFN(lo + 1))
+                guard let b = r.reserve(lo, lo + 1), let a, a.range.lo.rawValue == b.lo else {
+                    Issue.record("reserve_iova(\(lo))")
+                    return
+                }
+                live.append((a, b.id))
+                guard check("reserve_iova") else { return }
+            }
+            #expect(d.ranges.map { ($0.lo.rawValue, $0.hi.rawValue) }.elementsEqual(r.ranges, by: ==))
+            // Drain: lowest first, highest first, or at random.
+            live.sort { $0.0.range.lo.rawValue < $1.0.range.lo.rawValue }
+            while !live.isEmpty {
+                let k = drainOrder == 0 ? 0 : drainOrder == 1 ? live.count - 1 : Int.random(in: 0..<live.count, using: &rng)
+                guard free(k) else { return }
+            }
+            #expect(maxLevels >= 4, "the tree grew to \(maxLevels) levels only")
+            #expect(d.statistics.treeHeight == 0 && d.allocationCount == 0)
+            d.destroy()
+        }
+    }
+
+    /// The tree lives in the slots of the allocations: after a top-down fill and a churn, the allocator holds no
+    /// more than 32 bytes per live allocation (plus its fixed tables).
+    @Test func theTreeCostsNoMemoryBeyondTheSlots() throws {
+        var rng = SplitMix64(seed: 42)
+        let (d, _) = try domains()
+        var live: [IOVAHandle] = []
+        for _ in 0..<40000 {
+            live.append(try #require(d.allocate(size: UInt64.random(in: 1...64, using: &rng), limit: IOVAPFN((1 << 36) - 1),
+                                                sizeAligned: true)))
+        }
+        for _ in 0..<80000 {
+            let k = Int.random(in: 0..<live.count, using: &rng)
+            d.free(live[k])
+            live[k] = try #require(d.allocate(size: UInt64.random(in: 1...64, using: &rng),
+                                              limit: IOVAPFN((1 << 36) - 1), sizeAligned: true))
+        }
+        #expect(d.checkInvariants().isEmpty)
+        let st = d.statistics
+        #expect(st.poolBytes <= 32 * st.allocations + 64 * 1024, "\(st.poolBytes) bytes for \(st.allocations)")
+        d.destroy()
     }
 }
