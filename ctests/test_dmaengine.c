@@ -234,10 +234,9 @@ static void a_copy_to_an_unmapped_address_ends_in_error(void **state)
 	assert_int_equal(st.errors, 1);
 	assert_int_equal(st.completed, 0);
 	assert_true(swiommu_log_contains("swiommu-dma fe100000.dma-controller: channel 2: transfer error"));
-	/* The SMMU's event names the engine and the address (its sid is the master's first stream ID, 0x100,
-	 * where the hardware would give channel 2's 0x102: a gap of the model, reported with issue 9). */
+	/* The SMMU's event names the engine, channel 2's stream ID and the address. */
 	assert_true(swiommu_log_contains("arm-smmu-v3 fd000000.iommu: event: F_TRANSLATION client: fe100000.dma-controller "
-					 "sid: 0x100 ssid: 0x0 iova: 0x7000"));
+					 "sid: 0x102 ssid: 0x0 iova: 0x7000"));
 	assert_int_equal(sdma_tx_status(chan, 63), -EINVAL);
 	sdma_unmap_single(chan, s, SZ_1K, DMA_TO_DEVICE);
 	kfree(buf);
@@ -298,7 +297,7 @@ static void channel_devices_are_isolated(void **state)
 	cookie = sdma_prep_memcpy(c1, a0, a0 + 512, 256);
 	sdma_issue_pending(c1);
 	assert_int_equal(sdma_tx_status(c1, cookie), -EIO);
-	assert_true(swiommu_log_contains("arm-smmu-v3 fd000000.iommu: event: F_TRANSLATION client: sdma-chan.1 sid: 0x100"));
+	assert_true(swiommu_log_contains("arm-smmu-v3 fd000000.iommu: event: F_TRANSLATION client: sdma-chan.1 sid: 0x101"));
 	/* Channel 0 can. */
 	strcpy((char *)buf + 512, "mine");
 	cookie = sdma_prep_memcpy(c0, a0, a0 + 512, 5);

@@ -398,6 +398,13 @@ static void rockchip_logs_page_faults_its_way(void **state)
 	char back[4];
 
 	assert_int_equal(d->pgsize_bitmap, 0x007ff000);
+	/* A range whose IOVA is more aligned than its physical address maps page by page. */
+	struct page *block = alloc_pages(GFP_DMA32, 5);
+
+	assert_int_equal(iommu_map(d, 0xffff0000, page_to_phys(block) + 0x3000, SZ_64K, IOMMU_READ, GFP_KERNEL), 0);
+	assert_int_equal(iommu_iova_to_phys(d, 0xffff1000), page_to_phys(block) + 0x4000);
+	assert_int_equal(iommu_unmap(d, 0xffff0000, SZ_64K), SZ_64K);
+	__free_pages(block, 5);
 	assert_int_equal(iommu_map(d, 0x400000, page_to_phys(pg), SZ_4K, IOMMU_READ, GFP_KERNEL), 0);
 	assert_int_equal(swiommu_dma_read(isp, 0, 0x400000, back, 4), 0);
 	/* A write to a read-only page is a permission fault. */

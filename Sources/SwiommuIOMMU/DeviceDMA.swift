@@ -164,7 +164,8 @@ public enum DeviceDMA {
                     p.instance = .passUnretained(mp.instance)
                     p.modelDomain = .passUnretained(domain)
                     p.context = domain.context(on: mp.instance) ?? -1
-                    p.stream = (mp.ids.first ?? 0) & 0xffff
+                    // The faulting channel's own stream ID (its first specifier cell), else the master's first.
+                    p.stream = (state.channels[channel].ids.first ?? mp.ids.first ?? 0) & 0xffff
                 } else {
                     p.kind = .driver
                 }

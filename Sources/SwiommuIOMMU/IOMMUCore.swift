@@ -54,6 +54,7 @@ public final class IOMMUCore: @unchecked Sendable {
         machine.iommuProbe = { [unowned self] dev in self.probe(dev) }
         machine.drivers.useDefaultDomain = { [unowned self] dev in self.useDefaultDomain(dev) }
         machine.drivers.unuseDefaultDomain = { [unowned self] dev in self.unuseDefaultDomain(dev) }
+        machine.drivers.deviceRemoved = { [unowned self] dev in self.release(dev) }
     }
 
     /// Attach a core to every machine that boots from now on.
@@ -143,6 +144,12 @@ public final class IOMMUCore: @unchecked Sendable {
             }
             instances.remove(at: i)
             iommu.pointee.ready = false
+            // The reference generic_single_device_group keeps for the instance (iommu_device_unregister's
+            // iommu_group_put(iommu->singleton_group)).
+            if let p = iommu.pointee.singleton_group, let raw = p.pointee.swiommu {
+                iommu.pointee.singleton_group = nil
+                put(Unmanaged<IOMMUGroup>.fromOpaque(raw).takeUnretainedValue())
+            }
             swiommu_glue_route_generation_bump()
         }
     }

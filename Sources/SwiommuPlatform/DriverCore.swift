@@ -18,6 +18,8 @@ public final class DriverCore: @unchecked Sendable {
     private var deferred: [UnsafeMutablePointer<PlatformDevice>] = []
     /// Run before a driver's probe (of_dma_configure's place); a non-zero errno fails the probe.
     public var dmaConfigure: ((UnsafeMutablePointer<Device>) -> Int32)?
+    /// A device leaves the bus: the IOMMU core releases its group and domain (installed by the core).
+    public var deviceRemoved: ((UnsafeMutablePointer<Device>) -> Void)?
     /// Run after a driver's remove.
     public var dmaCleanup: ((UnsafeMutablePointer<Device>) -> Void)?
     /// Run once a bound driver is gone and its resources are released (BUS_NOTIFY_UNBOUND_DRIVER's place:
@@ -129,6 +131,8 @@ public final class DriverCore: @unchecked Sendable {
                 return
             }
             release(pdev)
+            // BUS_NOTIFY_REMOVED_DEVICE: the IOMMU core lets go of the device (iommu_release_device).
+            deviceRemoved?(pdev.device)
             deferred.removeAll { $0 == pdev }
             devices.remove(at: i)
         }

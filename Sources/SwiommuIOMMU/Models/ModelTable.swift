@@ -176,15 +176,18 @@ final class RockchipModelTable: ModelTable {
         self.coherent = coherent
     }
 
+    /// Page by page: each `pageSize` piece is aligned to itself, as iommu_pgsize chose it.
     func map(iova: UInt64, paddr: UInt64, pageSize: UInt64, count: Int, prot: Int32, gfp: UInt32,
              mapped: inout Int) -> Int32 {
-        let size = pageSize &* UInt64(count)
-        do {
-            try table.map(iova: iova, paddr: paddr, size: size, prot: prot)
-        } catch {
-            return error.negated
+        for i in 0..<count {
+            let off = UInt64(i) &* pageSize
+            do {
+                try table.map(iova: iova &+ off, paddr: paddr &+ off, size: pageSize, prot: prot)
+            } catch {
+                return error.negated
+            }
+            mapped += Int(pageSize)
         }
-        mapped += Int(size)
         return 0
     }
 
