@@ -79,7 +79,7 @@ public enum FaultInjection {
     }
 
     /// Called by the point on every call: true when this call must fail.
-    @inline(__always) public static func shouldFail(_ point: FaultPoint) -> Bool {
+    @inlinable @inline(__always) public static func shouldFail(_ point: FaultPoint) -> Bool {
         swiommu_glue_fault_should_fail(Int32(point.rawValue))
     }
 

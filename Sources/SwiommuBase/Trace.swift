@@ -47,7 +47,7 @@ public enum TraceEvent: Int, CaseIterable, Sendable {
 
 public enum Trace {
     /// Whether `event` is recorded now.
-    @inline(__always) public static func enabled(_ event: TraceEvent) -> Bool {
+    @inlinable @inline(__always) public static func enabled(_ event: TraceEvent) -> Bool {
         swiommu_glue_trace_enabled(Int32(event.rawValue))
     }
 

@@ -10,28 +10,6 @@ public final class DomainState {
     public internal(set) var faults: UInt64 = 0
     /// Groups whose default domain this is (more than one under the per-instance and global policies).
     public internal(set) var defaultUsers = 0
-    /// iommu_map/iommu_unmap calls that succeeded and their bytes, counted atomically (several threads may
-    /// map into one domain): [maps, unmaps, bytes mapped, bytes unmapped].
-    let counters: UnsafeMutablePointer<Int> = {
-        let p = UnsafeMutablePointer<Int>.allocate(capacity: 4)
-        p.initialize(repeating: 0, count: 4)
-        return p
-    }()
-
-    deinit { counters.deallocate() }
-
-    /// Count a map (`unmap` false) or an unmap of `bytes`.
-    @inline(__always)
-    func count(unmap: Bool, bytes: UInt64) {
-        _ = swiommu_glue_atomic_add_long(counters + (unmap ? 1 : 0), 1)
-        _ = swiommu_glue_atomic_add_long(counters + (unmap ? 3 : 2), Int(truncatingIfNeeded: bytes))
-    }
-
-    /// (maps, unmaps, bytes mapped, bytes unmapped) so far.
-    public var mapCounters: (maps: Int, unmaps: Int, mappedBytes: Int, unmappedBytes: Int) {
-        (swiommu_glue_atomic_load_long(counters), swiommu_glue_atomic_load_long(counters + 1),
-         swiommu_glue_atomic_load_long(counters + 2), swiommu_glue_atomic_load_long(counters + 3))
-    }
     /// dma-iommu's cookie for a DMA API domain (kernel: domain->iova_cookie): a retained object reference
     /// (Unmanaged.toOpaque) the DMA layer sets; released here when the domain goes.
     public var dmaCookie: UnsafeMutableRawPointer?

@@ -83,11 +83,8 @@ public enum Mapping {
         }
         if ret != 0 && size - left > 0 {
             _ = unmap(domain, iova: iova, size: size - left)   // roll back
-        } else if ret == 0 {
-            if let raw = domain.pointee.swiommu {
-                Unmanaged<DomainState>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.count(unmap: false, bytes: size) }
-            }
-            if Trace.enabled(.map) { traceMap(iova, paddr, size) }
+        } else if ret == 0 && Trace.enabled(.map) {
+            traceMap(iova, paddr, size)
         }
         return ret
     }
@@ -122,9 +119,6 @@ public enum Mapping {
             let n = UInt64(unmapPages(domain, UInt(iova &+ unmapped), Int(pageSize), Int(count), gather))
             if n == 0 { break }
             unmapped &+= n
-        }
-        if unmapped > 0, let raw = domain.pointee.swiommu {
-            Unmanaged<DomainState>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.count(unmap: true, bytes: unmapped) }
         }
         if Trace.enabled(.unmap) { traceUnmap(iova, size, unmapped) }
         return unmapped

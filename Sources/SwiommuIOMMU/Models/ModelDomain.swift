@@ -36,6 +36,8 @@ final class ModelDomain: @unchecked Sendable {
     let lock = SpinLock()
     /// Bytes mapped now (to tell an empty domain, which may still change tables, from a populated one).
     private(set) var mappedBytes: UInt64 = 0
+    /// Counted under the lock map and unmap take anyway: map_pages and unmap_pages batches, and their bytes.
+    private(set) var counters = (maps: 0, unmaps: 0, mappedBytes: UInt64(0), unmappedBytes: UInt64(0))
 
     static let storageSize = MemoryLayout<IOMMUDomain>.stride + MemoryLayout<UnsafeRawPointer>.stride
 
@@ -273,7 +275,10 @@ final class ModelDomain: @unchecked Sendable {
             let before = mapped.pointee
             let r = t.mapPages(iova: iova, paddr: paddr, pageSize: pageSize, count: count, prot: prot, gfp: gfp,
                                mapped: &mapped.pointee)
-            mappedBytes &+= UInt64(mapped.pointee &- before)
+            let n = UInt64(mapped.pointee &- before)
+            mappedBytes &+= n
+            counters.maps &+= 1
+            counters.mappedBytes &+= n
             return r
         }
         var done = 0
@@ -293,6 +298,8 @@ final class ModelDomain: @unchecked Sendable {
             }
         }
         mappedBytes &+= UInt64(done)
+        counters.maps &+= 1
+        counters.mappedBytes &+= UInt64(done)
         mapped.pointee += done
         return ret
     }
@@ -306,6 +313,10 @@ final class ModelDomain: @unchecked Sendable {
             for t in tables.dropFirst() { _ = t.unmap(iova: iova, pageSize: n, count: 1) }
         }
         mappedBytes &-= min(n, mappedBytes)
+        if n > 0 {
+            counters.unmaps &+= 1
+            counters.unmappedBytes &+= n
+        }
         lock.unlock()
         guard n > 0 else { return 0 }
         if let gather, !gather.pointee.queued {

@@ -105,17 +105,16 @@ extension BuiltinModels {
     public static func dump(domain d: UnsafeMutablePointer<IOMMUDomain>) -> String {
         var out = "domain \(domainTypeName(d.pointee.type)), pages \(pageSizeList(UInt64(d.pointee.pgsize_bitmap))), "
             + "aperture \(Kernel.hex(d.pointee.geometry.aperture_start))-\(Kernel.hex(d.pointee.geometry.aperture_end))\n"
-        if let raw = d.pointee.swiommu {
-            let s = Unmanaged<DomainState>.fromOpaque(raw).takeUnretainedValue()
-            let c = s.mapCounters
-            out += "counters: \(c.maps) maps (\(c.mappedBytes) bytes), \(c.unmaps) unmaps (\(c.unmappedBytes) bytes), "
-                + "\(s.faults) faults, \(s.attachedGroups) group(s) attached\n"
-        }
+        let state = d.pointee.swiommu.map { Unmanaged<DomainState>.fromOpaque($0).takeUnretainedValue() }
         guard isModelDomain(d) else {
-            out += "tables: the C driver's own (no dump)\n"
+            out += "counters: \(state?.faults ?? 0) faults, \(state?.attachedGroups ?? 0) group(s) attached\n"
+            out += "tables: the C driver's own (no dump, no map counters)\n"
             return out
         }
         let m = ModelDomain.from(d)
+        let c = m.lock.withLock { m.counters }
+        out += "counters: \(c.maps) maps (\(c.mappedBytes) bytes), \(c.unmaps) unmaps (\(c.unmappedBytes) bytes), "
+            + "\(state?.faults ?? 0) faults, \(state?.attachedGroups ?? 0) group(s) attached\n"
         for inst in m.instances {
             out += "instance \(inst.name) (\(type(of: inst).driverName)): context \(m.context(on: inst) ?? -1)\n"
         }
