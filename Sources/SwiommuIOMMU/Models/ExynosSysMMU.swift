@@ -50,7 +50,7 @@ final class ExynosSysMMUModel: BuiltinIOMMU, @unchecked Sendable {
 
     override func makeTable() -> ModelTable? {
         guard let driver = Self.shared, let t = try? driver.makeDomain() else { return nil }
-        return ExynosModelTable(table: t, memory: machine.memory, coherent: coherentWalk)
+        return OwnFormatModelTable(table: t, memory: machine.memory, coherent: coherentWalk)
     }
 
     override func canShareTable(with other: BuiltinIOMMU) -> Bool {

@@ -111,66 +111,52 @@ final class IOPageTableModelTable: ModelTable {
     }
 }
 
-/// The Exynos SysMMU's own two-level table (exynos-iommu.c).
-final class ExynosModelTable: ModelTable {
-    let table: ExynosSysMMUTable
-    let memory: SimulatedMemory
-    let coherent: Bool
-
-    init(table: ExynosSysMMUTable, memory: SimulatedMemory, coherent: Bool) {
-        self.table = table
-        self.memory = memory
-        self.coherent = coherent
-    }
-
-    func map(iova: UInt64, paddr: UInt64, pageSize: UInt64, count: Int, prot: Int32, gfp: UInt32,
-             mapped: inout Int) -> Int32 {
-        for i in 0..<count {
-            do {
-                try table.map(iova: iova &+ UInt64(i) &* pageSize, paddr: paddr &+ UInt64(i) &* pageSize,
-                              size: pageSize, prot: prot)
-            } catch {
-                return error.negated
-            }
-            mapped += Int(pageSize)
-        }
-        return 0
-    }
-
-    /// As exynos_iommu_unmap: one entry (whatever page size it is), its size returned; the core's loop
-    /// picks the page size again for what is left.
-    func unmap(iova: UInt64, pageSize: UInt64, count: Int) -> UInt64 {
-        table.unmap(iova: iova, size: pageSize)
-    }
-
-    func iovaToPhys(_ iova: UInt64) -> UInt64 { table.iovaToPhys(iova) }
-
-    func walk(_ iova: UInt64, write: Bool) -> Result<HardwareWalk, WalkFault> {
-        let r = PageTableWalker.translateExynosSysMMU(memory: memory, ptBase: table.ptBaseRegister,
-                                                      majorVersion: table.majorVersion, coherent: coherent,
-                                                      iova: iova, access: write ? .write : .read)
-        return r.map { HardwareWalk(phys: $0.phys, sizeShift: UInt8($0.size.trailingZeroBitCount),
-                                    permissions: UInt8(truncatingIfNeeded: $0.prot.rawValue & 3)) }
-    }
-
-    var tableBase: UInt64 { UInt64(table.ptBaseRegister) }
-
-    func dump() -> String {
-        var s = ""
-        table.dump(into: &s)
-        return s
-    }
-
-    func destroy() { table.destroy() }
+/// A table in a driver's own format (exynos-iommu.c's, rockchip-iommu.c's), as the page-table layer writes it.
+protocol OwnFormatTable: AnyObject {
+    func map(iova: UInt64, paddr: UInt64, size: UInt64, prot: Int32) throws(DriverTableError)
+    /// The driver's unmap of a `count`-page batch: the bytes it reports.
+    func unmapBatch(iova: UInt64, pageSize: UInt64, count: Int) -> UInt64
+    func iovaToPhys(_ iova: UInt64) -> UInt64
+    /// The hardware's walk from the table-base register the driver programs.
+    func hardwareWalk(memory: SimulatedMemory, coherent: Bool, iova: UInt64, write: Bool) -> Result<WalkTranslation, WalkFault>
+    var baseRegister: UInt64 { get }
+    func dump(into out: inout String)
+    func destroy()
 }
 
-/// The Rockchip IOMMU's directory and page tables (rockchip-iommu.c, v1 and v2 entries).
-final class RockchipModelTable: ModelTable {
-    let table: RockchipIOMMUTable
+extension ExynosSysMMUTable: OwnFormatTable {
+    /// As exynos_iommu_unmap: one entry (whatever page size it is), its size returned; the core's loop
+    /// picks the page size again for what is left.
+    func unmapBatch(iova: UInt64, pageSize: UInt64, count: Int) -> UInt64 { unmap(iova: iova, size: pageSize) }
+
+    func hardwareWalk(memory: SimulatedMemory, coherent: Bool, iova: UInt64, write: Bool) -> Result<WalkTranslation, WalkFault> {
+        PageTableWalker.translateExynosSysMMU(memory: memory, ptBase: ptBaseRegister, majorVersion: majorVersion,
+                                              coherent: coherent, iova: iova, access: write ? .write : .read)
+    }
+
+    var baseRegister: UInt64 { UInt64(ptBaseRegister) }
+}
+
+extension RockchipIOMMUTable: OwnFormatTable {
+    /// rk_iommu_unmap takes the whole batch.
+    func unmapBatch(iova: UInt64, pageSize: UInt64, count: Int) -> UInt64 { unmap(iova: iova, size: pageSize &* UInt64(count)) }
+
+    func hardwareWalk(memory: SimulatedMemory, coherent: Bool, iova: UInt64, write: Bool) -> Result<WalkTranslation, WalkFault> {
+        PageTableWalker.translateRockchip(memory: memory, dteAddr: dteAddrRegister, version: version, coherent: coherent,
+                                          iova: iova, access: write ? .write : .read)
+    }
+
+    var baseRegister: UInt64 { UInt64(dteAddrRegister) }
+}
+
+/// A built-in model's domain table in its driver's own format (the Exynos SysMMU's two levels, the Rockchip
+/// directory and page tables).
+final class OwnFormatModelTable<Table: OwnFormatTable>: ModelTable {
+    let table: Table
     let memory: SimulatedMemory
     let coherent: Bool
 
-    init(table: RockchipIOMMUTable, memory: SimulatedMemory, coherent: Bool) {
+    init(table: Table, memory: SimulatedMemory, coherent: Bool) {
         self.table = table
         self.memory = memory
         self.coherent = coherent
@@ -192,18 +178,19 @@ final class RockchipModelTable: ModelTable {
     }
 
     func unmap(iova: UInt64, pageSize: UInt64, count: Int) -> UInt64 {
-        table.unmap(iova: iova, size: pageSize &* UInt64(count))
+        table.unmapBatch(iova: iova, pageSize: pageSize, count: count)
     }
 
     func iovaToPhys(_ iova: UInt64) -> UInt64 { table.iovaToPhys(iova) }
 
     func walk(_ iova: UInt64, write: Bool) -> Result<HardwareWalk, WalkFault> {
-        let r = PageTableWalker.translateRockchip(memory: memory, dteAddr: table.dteAddrRegister, version: table.version,
-                                                  coherent: coherent, iova: iova, access: write ? .write : .read)
-        return r.map { HardwareWalk(phys: $0.phys, sizeShift: 12, permissions: UInt8(truncatingIfNeeded: $0.prot.rawValue & 3)) }
+        table.hardwareWalk(memory: memory, coherent: coherent, iova: iova, write: write).map {
+            HardwareWalk(phys: $0.phys, sizeShift: UInt8($0.size.trailingZeroBitCount),
+                         permissions: UInt8(truncatingIfNeeded: $0.prot.rawValue & 3))
+        }
     }
 
-    var tableBase: UInt64 { UInt64(table.dteAddrRegister) }
+    var tableBase: UInt64 { table.baseRegister }
 
     func dump() -> String {
         var s = ""

@@ -30,7 +30,7 @@ final class RockchipIOMMUModel: BuiltinIOMMU, @unchecked Sendable {
 
     override func makeTable() -> ModelTable? {
         guard let t = try? RockchipIOMMUTable(memory: machine.memory, version: version, coherent: coherentWalk) else { return nil }
-        return RockchipModelTable(table: t, memory: machine.memory, coherent: coherentWalk)
+        return OwnFormatModelTable(table: t, memory: machine.memory, coherent: coherentWalk)
     }
 
     /// One group per IOMMU: it has one directory base, so its masters cannot be isolated from each other.
