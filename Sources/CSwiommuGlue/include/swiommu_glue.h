@@ -91,7 +91,7 @@ static inline int swiommu_glue_atomic_add_int(int *p, int v)
 
 /* Fault-injection countdowns, one per point (SwiommuBase.FaultPoint); 0 is disarmed. */
 #define SWIOMMU_FAULT_POINTS 16
-extern long swiommu_glue_fault_countdown[SWIOMMU_FAULT_POINTS];
+extern long swiommu_glue_fault_countdown[SWIOMMU_FAULT_POINTS] __attribute__((visibility("hidden")));
 
 /*
  * The kernel's fault_attr (lib/fault-inject.c) per point: probability in percent (0: off), interval,
@@ -108,7 +108,7 @@ struct swiommu_glue_fault_attr {
 	int verbose;
 };
 extern struct swiommu_glue_fault_attr swiommu_glue_fault_attrs[SWIOMMU_FAULT_POINTS];
-extern int swiommu_glue_fault_attr_armed[SWIOMMU_FAULT_POINTS];
+extern int swiommu_glue_fault_attr_armed[SWIOMMU_FAULT_POINTS] __attribute__((visibility("hidden")));
 
 static inline struct swiommu_glue_fault_attr *swiommu_glue_fault_attr_of(int point)
 {
@@ -190,7 +190,7 @@ static inline void swiommu_glue_spin_unlock(int *lock)
 
 /* Bumped whenever a device channel's path through the IOMMUs may have changed (attach, detach, probe,
  * release, domain free, instance (un)registration): cached paths older than it are stale. */
-extern long swiommu_glue_route_generation;
+extern long swiommu_glue_route_generation __attribute__((visibility("hidden")));
 
 static inline long swiommu_glue_route_generation_now(void)
 {
@@ -203,7 +203,8 @@ static inline void swiommu_glue_route_generation_bump(void)
 }
 
 /* Trace events: a bit per event (SwiommuBase.TraceEvent) in the mask; a disabled event costs this load. */
-extern unsigned long long swiommu_glue_trace_mask;
+/* Hidden: the hot paths read it RIP-relative, not through the GOT. */
+extern unsigned long long swiommu_glue_trace_mask __attribute__((visibility("hidden")));
 
 static inline bool swiommu_glue_trace_enabled(int event)
 {
