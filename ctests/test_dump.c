@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/iommu.h>
+#include <linux/iova.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
 #include <swiommu/swiommu.h>
@@ -53,10 +54,41 @@ static void a_domain_and_its_iotlb(void **state)
 	__free_pages(pg, 1);
 }
 
+static void the_iova_space_and_swiotlb(void **state)
+{
+	(void)state;
+	struct iova_domain iovad;
+	struct iova *a, *b, *c;
+
+	assert_int_equal(iova_cache_get(), 0);
+	init_iova_domain(&iovad, SZ_4K, 1);
+	/* Top-down below 0x1000: a = [0xff0, 0xfff], b = [0xfe0, 0xfef], c = [0xfd0, 0xfdf]; freeing b leaves a
+	 * 16-granule gap between a and c, and the space below c down to start pfn 1. */
+	a = alloc_iova(&iovad, 16, 0xfff, true);
+	b = alloc_iova(&iovad, 16, 0xfff, true);
+	c = alloc_iova(&iovad, 16, 0xfff, true);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	__free_iova(&iovad, b);
+	assert_true(swiommu_dump_iova(&iovad, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "iova domain: granule 0x1000, start pfn 0x1; 2 ranges (32 granules), 2 free gaps below "
+				     "the highest (4063 granules), largest gap 4047 granules, fragmentation 1%\n"));
+	assert_non_null(strstr(text, "  [0xfd0, 0xfdf] 16 granule(s)\n  [0xff0, 0xfff] 16 granule(s)\n"));
+	__free_iova(&iovad, a);
+	__free_iova(&iovad, c);
+	put_iova_domain(&iovad);
+	iova_cache_put();
+
+	assert_true(swiommu_dump_swiotlb(text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "32768 slots of 2048 bytes, 0 used (0 bytes), 0 of 256 segments in use, longest free run 128 slots"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(a_domain_and_its_iotlb, boot, shut_down),
+		cmocka_unit_test_setup_teardown(the_iova_space_and_swiotlb, boot, shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

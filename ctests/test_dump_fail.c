@@ -19,7 +19,9 @@ static void bad_arguments(void **state)
 	assert_int_equal(swiommu_dump_iotlb(NULL, 0, buf, sizeof(buf)), -EINVAL);
 	/* A master on the direct path has no IOTLB. */
 	assert_int_equal(swiommu_dump_iotlb(swiommu_find_device("/soc/dma32@fe700000"), 0, buf, sizeof(buf)), -ENODEV);
+	assert_int_equal(swiommu_dump_iova(NULL, buf, sizeof(buf)), -EINVAL);
 	swiommu_exit();
+	assert_int_equal(swiommu_dump_swiotlb(buf, sizeof(buf)), -ENODEV);
 	assert_int_equal(swiommu_dump_domain(NULL, buf, sizeof(buf)), -ENODEV);
 	assert_int_equal(swiommu_dump_iotlb(NULL, 0, buf, sizeof(buf)), -ENODEV);
 	assert_int_equal(swiommu_init(NULL), 0);

@@ -1,6 +1,7 @@
 // swiommu/iommu.h: the built-in IOMMU models' counters and the device-side translation.
 import CKernel
 import SwiommuBase
+import SwiommuDMA
 import SwiommuIOMMU
 import SwiommuPlatform
 
@@ -70,7 +71,7 @@ public func abiIOMMUTranslate(_ dev: UnsafeMutablePointer<device>?, _ channel: C
 }
 
 /// Copy `text` into a C buffer as snprintf does; the full length.
-private func copyOut(_ text: String, _ buf: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int {
+func copyOut(_ text: String, _ buf: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int {
     var utf8 = Array(text.utf8)
     if let buf, size > 0 {
         let n = min(utf8.count, size - 1)
@@ -102,4 +103,13 @@ public func abiDumpIOTLB(_ dev: UnsafeMutablePointer<device>?, _ channel: CUnsig
     }
     guard let text = BuiltinModels.dumpIOTLB(of: dev, channel: Int(channel)) else { return Int(Errno.noDevice.negated) }
     return copyOut(text, buf, Int(size))
+}
+
+@c(swiommu_dump_swiotlb)
+public func abiDumpSwiotlb(_ buf: UnsafeMutablePointer<CChar>?, _ size: size_t) -> Int {
+    guard let layer = DMALayer.current else {
+        _ = machine("swiommu_dump_swiotlb")
+        return Int(Errno.noDevice.negated)
+    }
+    return copyOut(Swiotlb.dump(layer.swiotlbMemory), buf, Int(size))
 }

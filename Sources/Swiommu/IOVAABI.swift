@@ -171,3 +171,9 @@ public func abiIovaCheck(_ iovad: UnsafeMutablePointer<iova_domain>?) -> CInt {
     for p in problems { Kernel.warn("iova: invariant broken: \(p)") }
     return CInt(problems.count)
 }
+
+@c(swiommu_dump_iova)
+public func abiDumpIova(_ iovad: UnsafeMutablePointer<iova_domain>?, _ buf: UnsafeMutablePointer<CChar>?, _ size: size_t) -> Int {
+    guard let text = CIOVADomain.with(iovad, "swiommu_dump_iova", nil, { $0.dump() }) else { return Int(Errno.invalid.negated) }
+    return copyOut(text, buf, Int(size))
+}

@@ -421,3 +421,43 @@ enum WarnOnce {
 
     static func fire(_ key: String) -> Bool { fired.insert(key).inserted }
 }
+
+// MARK: The pool as text (swiommu_dump_swiotlb)
+
+extension Swiotlb {
+    /// The default pool: where it is, its slots, how many are used, the segments with a mapping, and the
+    /// longest run of free slots that one mapping could take (a mapping never crosses a segment).
+    public static func dump(_ mem: UnsafeMutablePointer<io_tlb_mem>) -> String {
+        guard mem.pointee.nslabs > 0 else {
+            return "swiotlb: no pool" + (mem.pointee.force_bounce ? " (bouncing forced)" : "") + "\n"
+        }
+        return SwiotlbPool.with(mem) { pool -> String in
+            pool.lock.withLock {
+                var busySegments = 0
+                var longest = 0
+                var run = 0
+                var segmentBusy = false
+                for i in 0..<pool.nslabs {
+                    if i % ioTLBSegmentSize == 0 {
+                        if segmentBusy { busySegments += 1 }
+                        segmentBusy = false
+                        run = 0
+                    }
+                    if pool.slots[i].allocSize != 0 || pool.slots[i].origAddr != invalidPhysicalAddress {
+                        segmentBusy = true
+                        run = 0
+                    } else {
+                        run += 1
+                        longest = max(longest, run)
+                    }
+                }
+                if segmentBusy { busySegments += 1 }
+                let start = mem.pointee.defpool.start
+                return "swiotlb: \(Kernel.hex(start))-\(Kernel.hex(start &+ UInt64(pool.nslabs * ioTLBSize) &- 1)), "
+                    + "\(pool.nslabs) slots of \(ioTLBSize) bytes, \(pool.used) used (\(pool.used * ioTLBSize) bytes), "
+                    + "\(busySegments) of \(pool.nslabs / ioTLBSegmentSize) segments in use, longest free run "
+                    + "\(longest) slots" + (mem.pointee.force_bounce ? ", bouncing forced" : "") + "\n"
+            }
+        } ?? "swiotlb: no pool\n"
+    }
+}

@@ -271,3 +271,33 @@ public final class IOVADomain: @unchecked Sendable {
         return s
     }
 }
+
+// MARK: The IOVA space as text (swiommu_dump_iova)
+
+extension IOVADomain {
+    /// The live ranges in address order, the free gaps between them (from the domain's start pfn), the
+    /// largest gap and the fragmentation (1 - largest gap / all free granules below the highest allocation).
+    /// At most `limit` ranges are listed one by one.
+    public func dump(limit: Int = 64) -> String {
+        let live = ranges.sorted { $0.lo.rawValue < $1.lo.rawValue }
+        let start = startPfn
+        var gaps: [UInt64] = []
+        var next = start
+        for r in live {
+            if r.lo.rawValue > next { gaps.append(r.lo.rawValue - next) }
+            next = max(next, r.hi.rawValue &+ 1)
+        }
+        let free = gaps.reduce(0, +)
+        let largest = gaps.max() ?? 0
+        let fragmentation = free == 0 ? 0 : 100 - Int(largest * 100 / free)
+        let used = live.reduce(UInt64(0)) { $0 + $1.size }
+        var out = "iova domain: granule \(Kernel.hex(1 << UInt64(shift))), start pfn \(Kernel.hex(start)); "
+            + "\(live.count) ranges (\(used) granules), \(gaps.count) free gaps below the highest (\(free) granules), "
+            + "largest gap \(largest) granules, fragmentation \(fragmentation)%\n"
+        for r in live.prefix(limit) {
+            out += "  [\(Kernel.hex(r.lo.rawValue)), \(Kernel.hex(r.hi.rawValue))] \(r.size) granule(s)\n"
+        }
+        if live.count > limit { out += "  ... \(live.count - limit) more\n" }
+        return out
+    }
+}

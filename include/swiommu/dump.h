@@ -36,4 +36,28 @@ ssize_t swiommu_dump_domain(struct iommu_domain *domain, char *buf, size_t size)
  */
 ssize_t swiommu_dump_iotlb(struct device *dev, unsigned int channel, char *buf, size_t size);
 
+struct iova_domain;
+
+/**
+ * swiommu_dump_iova() - an IOVA domain as text: its granule and start pfn, the live ranges in address order
+ * (the first 64 listed), the free gaps between them below the highest one, the largest gap and the
+ * fragmentation (100% minus the largest gap's share of the free granules).
+ * @iovad: the domain (init_iova_domain() ran).
+ * @buf: where the text goes (as for swiommu_dump_domain()).
+ * @size: the buffer's size.
+ *
+ * Return: the length of the whole text, or -EINVAL for NULL or a domain that was never initialised.
+ */
+ssize_t swiommu_dump_iova(struct iova_domain *iovad, char *buf, size_t size);
+
+/**
+ * swiommu_dump_swiotlb() - the default swiotlb pool as text: its range, its slots and how many are used, the
+ * segments holding a mapping, and the longest run of free slots.
+ * @buf: where the text goes (as for swiommu_dump_domain()).
+ * @size: the buffer's size.
+ *
+ * Return: the length of the whole text, or -ENODEV when the machine is down.
+ */
+ssize_t swiommu_dump_swiotlb(char *buf, size_t size);
+
 #endif /* _SWIOMMU_DUMP_H */
