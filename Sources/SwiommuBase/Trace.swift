@@ -75,7 +75,9 @@ public enum Trace {
             if matching.isEmpty { return item }
             for e in matching { mask |= 1 << UInt64(e.rawValue) }
         }
-        swiommu_glue_trace_set_mask(mask)
+        // Keep the bits of other hooks (dma-debug's) above the events'.
+        let events = (UInt64(1) << UInt64(TraceEvent.allCases.count)) &- 1
+        swiommu_glue_trace_set_mask(mask | (swiommu_glue_trace_get_mask() & ~events))
         return nil
     }
 }

@@ -4,6 +4,7 @@
 // Kernel: kernel/dma/debug.c.
 import Glibc
 import CKernel
+import CSwiommuGlue
 import SwiommuBase
 import SwiommuIOMMU
 import SwiommuPlatform
@@ -69,7 +70,12 @@ public struct DMADebugRecord {
 
 public enum DMADebug {
     /// Whether mappings are tracked now: the one load and branch every DMA API hook costs when off.
-    nonisolated(unsafe) public static var active = false
+    /// Whether dma-debug watches the DMA API now: bit 63 of the hooks' mask, so that the dispatcher's hooks
+    /// check one word for tracing and dma-debug together.
+    public static var active: Bool {
+        @inline(__always) get { swiommu_glue_trace_get_mask() & (1 << 63) != 0 }
+        set { swiommu_glue_trace_set_bit(63, newValue) }
+    }
     /// The switch (the kernel's dma_debug=off): read at boot; off also applies at once.
     nonisolated(unsafe) static var wanted = true
     nonisolated(unsafe) static var abortOnError = false

@@ -3,6 +3,7 @@
 // dma-debug (DMADebug*.swift) and each trace event (DMATrace.swift) cost one load and one predictable branch
 // per call while they are off.
 import CKernel
+import CSwiommuGlue
 import SwiommuBase
 import SwiommuMemory
 import SwiommuPlatform
@@ -16,6 +17,7 @@ public enum DMAHooks {
     static func mapPage(_ dev: UnsafeMutablePointer<Device>, page: UnsafeMutablePointer<PageFrame>, offset: Int,
                         phys: PhysicalAddress, size: Int, direction: DMADirection, attributes: DMAAttributes,
                         result: DMAAddress, route: DMARoute? = nil, primary: Bool = true) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(.dmaMapPage) && !result.isMappingError {
             DMATrace.map(.dmaMapPage, dev, phys: phys.rawValue, address: result, size: size, direction: direction,
                          attributes: attributes)
@@ -29,6 +31,7 @@ public enum DMAHooks {
     @inline(__always)
     static func unmapPage(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
                           attributes: DMAAttributes) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(.dmaUnmapPage) {
             DMATrace.unmap(.dmaUnmapPage, dev, address: address, size: size, direction: direction, attributes: attributes)
         }
@@ -38,18 +41,21 @@ public enum DMAHooks {
     /// Kernel: debug_dma_map_single (called from the dma_map_single_attrs inline, before the map).
     @inline(__always)
     static func mapSingle(_ dev: UnsafeMutablePointer<Device>, address: UnsafeRawPointer?, length: Int) {
+        guard swiommu_glue_hooks_any() else { return }
         if DMADebug.active { DMADebug.mapSingle(dev, address: address, length: length) }
     }
 
     /// Kernel: debug_dma_mapping_error (the driver checked a mapping).
     @inline(__always)
     static func mappingError(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress) {
+        guard swiommu_glue_hooks_any() else { return }
         if DMADebug.active { DMADebug.mappingError(dev, address: address) }
     }
 
     @inline(__always)
     static func mapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                       mapped: Int32, direction: DMADirection, attributes: DMAAttributes) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(.dmaMapSG) { DMATrace.mapSG(dev, sgl, nents: nents, mapped: mapped, direction: direction, attributes: attributes) }
         if DMADebug.active {
             DMADebug.mapSG(dev, sgl, nents: nents, mapped: mapped, direction: direction, attributes: attributes)
@@ -63,6 +69,7 @@ public enum DMAHooks {
     @inline(__always)
     static func unmapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                         direction: DMADirection, attributes: DMAAttributes) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(.dmaUnmapSG) { DMATrace.unmapSG(dev, sgl, nents: nents, direction: direction, attributes: attributes) }
         if DMADebug.active { DMADebug.unmapSG(dev, sgl, nents: nents, direction: direction) }
     }
@@ -70,6 +77,7 @@ public enum DMAHooks {
     @inline(__always)
     static func mapResource(_ dev: UnsafeMutablePointer<Device>, phys: PhysicalAddress, size: Int, direction: DMADirection,
                             attributes: DMAAttributes, result: DMAAddress) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(.dmaMapResource) && !result.isMappingError {
             DMATrace.map(.dmaMapResource, dev, phys: phys.rawValue, address: result, size: size, direction: direction,
                          attributes: attributes)
@@ -82,6 +90,7 @@ public enum DMAHooks {
     @inline(__always)
     static func unmapResource(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int,
                               direction: DMADirection, attributes: DMAAttributes) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(.dmaUnmapResource) {
             DMATrace.unmap(.dmaUnmapResource, dev, address: address, size: size, direction: direction, attributes: attributes)
         }
@@ -93,6 +102,7 @@ public enum DMAHooks {
     @inline(__always)
     static func syncSingle(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
                            forDevice: Bool) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(forDevice ? .dmaSyncSingleForDevice : .dmaSyncSingleForCPU) {
             DMATrace.syncSingle(dev, address: address, size: size, direction: direction, forDevice: forDevice)
         }
@@ -104,6 +114,7 @@ public enum DMAHooks {
     @inline(__always)
     static func syncSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                        direction: DMADirection, forDevice: Bool) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(forDevice ? .dmaSyncSGForDevice : .dmaSyncSGForCPU) {
             DMATrace.syncSG(dev, sgl, nents: nents, direction: direction, forDevice: forDevice)
         }
@@ -117,6 +128,7 @@ public enum DMAHooks {
     @inline(__always)
     static func allocCoherent(_ dev: UnsafeMutablePointer<Device>, size: Int, handle: DMAAddress,
                               cpuAddress: UnsafeMutableRawPointer?, attributes: DMAAttributes) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(.dmaAlloc) && cpuAddress != nil {
             DMATrace.alloc(dev, cpuAddress: cpuAddress, handle: handle, size: size, attributes: attributes)
         }
@@ -128,6 +140,7 @@ public enum DMAHooks {
     @inline(__always)
     static func freeCoherent(_ dev: UnsafeMutablePointer<Device>, size: Int, cpuAddress: UnsafeMutableRawPointer?,
                              handle: DMAAddress) {
+        guard swiommu_glue_hooks_any() else { return }
         if Trace.enabled(.dmaFree) { DMATrace.free(dev, cpuAddress: cpuAddress, handle: handle, size: size) }
         if DMADebug.active { DMADebug.freeCoherent(dev, size: size, cpuAddress: cpuAddress, handle: handle) }
     }
@@ -135,18 +148,21 @@ public enum DMAHooks {
     @inline(__always)
     static func allocPages(_ dev: UnsafeMutablePointer<Device>, page: UnsafeMutablePointer<PageFrame>?, size: Int,
                            handle: DMAAddress, direction: DMADirection) {
+        guard swiommu_glue_hooks_any() else { return }
         if DMADebug.active { DMADebug.allocPages(dev, page: page, size: size, handle: handle, direction: direction) }
     }
 
     @inline(__always)
     static func freePages(_ dev: UnsafeMutablePointer<Device>, page: UnsafeMutablePointer<PageFrame>?, size: Int,
                           handle: DMAAddress, direction: DMADirection) {
+        guard swiommu_glue_hooks_any() else { return }
         if DMADebug.active { DMADebug.freePages(dev, page: page, size: size, handle: handle, direction: direction) }
     }
 
     @inline(__always)
     static func allocNoncontiguous(_ dev: UnsafeMutablePointer<Device>, table: UnsafeMutablePointer<SGTable>?, size: Int,
                                    direction: DMADirection) {
+        guard swiommu_glue_hooks_any() else { return }
         if DMADebug.active, let table, let sgl = table.pointee.sgl {
             DMADebug.mapSG(dev, sgl, nents: Int32(truncatingIfNeeded: table.pointee.orig_nents), mapped: 1,
                            direction: direction, attributes: [])
@@ -156,6 +172,7 @@ public enum DMAHooks {
     @inline(__always)
     static func freeNoncontiguous(_ dev: UnsafeMutablePointer<Device>, table: UnsafeMutablePointer<SGTable>, size: Int,
                                   direction: DMADirection) {
+        guard swiommu_glue_hooks_any() else { return }
         if DMADebug.active, let sgl = table.pointee.sgl {
             DMADebug.unmapSG(dev, sgl, nents: Int32(truncatingIfNeeded: table.pointee.orig_nents), direction: direction)
         }

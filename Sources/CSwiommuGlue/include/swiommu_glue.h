@@ -216,6 +216,26 @@ static inline void swiommu_glue_trace_set_mask(unsigned long long mask)
 	__atomic_store_n(&swiommu_glue_trace_mask, mask, __ATOMIC_RELAXED);
 }
 
+static inline unsigned long long swiommu_glue_trace_get_mask(void)
+{
+	return __atomic_load_n(&swiommu_glue_trace_mask, __ATOMIC_RELAXED);
+}
+
+/* Bits above the events' mark other hooks that want the DMA API's calls (bit 63: dma-debug). */
+static inline void swiommu_glue_trace_set_bit(int bit, bool on)
+{
+	if (on)
+		__atomic_fetch_or(&swiommu_glue_trace_mask, 1ULL << bit, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&swiommu_glue_trace_mask, ~(1ULL << bit), __ATOMIC_RELAXED);
+}
+
+/* Whether any event or hook is on: the DMA API's hooks cost this one load while everything is off. */
+static inline bool swiommu_glue_hooks_any(void)
+{
+	return __builtin_expect(__atomic_load_n(&swiommu_glue_trace_mask, __ATOMIC_RELAXED) != 0, 0);
+}
+
 /* Record one event: @text is its TP_printk output. */
 void swiommu_glue_trace_emit(const char *system, const char *event, const char *text);
 /* Open (truncate) @path for ftrace text, writing the header; NULL closes. 0 or -errno. */
