@@ -8,7 +8,10 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/dma-mapping.h>
 #include <linux/iommu.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
 #include <linux/iova.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
@@ -84,11 +87,49 @@ static void the_iova_space_and_swiotlb(void **state)
 	assert_non_null(strstr(text, "32768 slots of 2048 bytes, 0 used (0 bytes), 0 of 256 segments in use, longest free run 128 slots"));
 }
 
+static int nop_probe(struct platform_device *pdev) { (void)pdev; return 0; }
+static const struct of_device_id dma32_ids[] = { { .compatible = "swiommu,dma32-device" }, { } };
+static struct platform_driver dma32_driver = { .probe = nop_probe, .driver = { .name = "dump-dma32", .of_match_table = dma32_ids } };
+
+static void per_device_counters(void **state)
+{
+	(void)state;
+	struct swiommu_dma_counters c;
+	struct device *dev = swiommu_find_device("/soc/dma32@fe700000");
+
+	assert_int_equal(swiommu_dma_get_counters(dev, &c), -ENODEV);	/* not bound */
+	assert_int_equal(platform_driver_register(&dma32_driver), 0);
+	char *buf = kmalloc(256, GFP_KERNEL);	/* above 4 GiB: the 32-bit master bounces */
+	dma_addr_t a = dma_map_single(dev, buf, 256, DMA_TO_DEVICE);	/* not counted: counting is off */
+
+	assert_false(dma_mapping_error(dev, a));
+	dma_unmap_single(dev, a, 256, DMA_TO_DEVICE);
+	swiommu_dma_counters_enable(true);
+	a = dma_map_single(dev, buf, 256, DMA_TO_DEVICE);
+	assert_false(dma_mapping_error(dev, a));
+	dma_sync_single_for_device(dev, a, 256, DMA_TO_DEVICE);
+	dma_unmap_single(dev, a, 256, DMA_TO_DEVICE);
+	swiommu_dma_counters_enable(false);
+	assert_int_equal(swiommu_dma_get_counters(dev, &c), 0);
+	assert_int_equal(c.maps, 1);
+	assert_int_equal(c.unmaps, 1);
+	assert_int_equal(c.mapped_bytes, 256);
+	assert_int_equal(c.unmapped_bytes, 256);
+	assert_int_equal(c.syncs, 1);
+	assert_int_equal(c.bounced_bytes, 256);
+	assert_int_equal(c.faults, 0);
+	assert_int_equal(swiommu_dma_get_counters(NULL, &c), -EINVAL);
+	assert_int_equal(swiommu_dma_get_counters(dev, NULL), -EINVAL);
+	kfree(buf);
+	platform_driver_unregister(&dma32_driver);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(a_domain_and_its_iotlb, boot, shut_down),
 		cmocka_unit_test_setup_teardown(the_iova_space_and_swiotlb, boot, shut_down),
+		cmocka_unit_test_setup_teardown(per_device_counters, boot, shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -113,3 +113,23 @@ public func abiDumpSwiotlb(_ buf: UnsafeMutablePointer<CChar>?, _ size: size_t) 
     }
     return copyOut(Swiotlb.dump(layer.swiotlbMemory), buf, Int(size))
 }
+
+@c(swiommu_dma_counters_enable)
+public func abiDMACountersEnable(_ on: Bool) {
+    DMACounters.enabled = on
+}
+
+@c(swiommu_dma_get_counters)
+public func abiDMAGetCounters(_ dev: UnsafeMutablePointer<device>?, _ out: UnsafeMutablePointer<swiommu_dma_counters>?) -> CInt {
+    guard machine("swiommu_dma_get_counters") != nil else { return Errno.noDevice.negated }
+    guard let dev, !isNullOrError(dev), let out else {
+        Kernel.warn("swiommu_dma_get_counters: NULL or ERR_PTR device, or NULL counters")
+        return Errno.invalid.negated
+    }
+    guard let c = DMACounters.read(dev) else { return Errno.noDevice.negated }
+    let faults = dev.pointee.swiommu != nil ? DeviceState.of(dev).dmaFaults : 0
+    out.pointee = swiommu_dma_counters(maps: UInt64(c[0]), unmaps: UInt64(c[1]), mapped_bytes: UInt64(c[2]),
+                                       unmapped_bytes: UInt64(c[3]), syncs: UInt64(c[4]), bounced_bytes: UInt64(c[5]),
+                                       faults: faults, invalidations: BuiltinModels.invalidations(of: dev))
+    return 0
+}

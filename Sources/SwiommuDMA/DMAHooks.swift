@@ -18,6 +18,10 @@ public enum DMAHooks {
                         phys: PhysicalAddress, size: Int, direction: DMADirection, attributes: DMAAttributes,
                         result: DMAAddress, route: DMARoute? = nil, primary: Bool = true) {
         guard swiommu_glue_hooks_any() else { return }
+        if DMACounters.enabled && !result.isMappingError && primary {
+            DMACounters.add(dev, .maps, 1)
+            DMACounters.add(dev, .mappedBytes, size)
+        }
         if Trace.enabled(.dmaMapPage) && !result.isMappingError {
             DMATrace.map(.dmaMapPage, dev, phys: phys.rawValue, address: result, size: size, direction: direction,
                          attributes: attributes)
@@ -32,6 +36,10 @@ public enum DMAHooks {
     static func unmapPage(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
                           attributes: DMAAttributes) {
         guard swiommu_glue_hooks_any() else { return }
+        if DMACounters.enabled {
+            DMACounters.add(dev, .unmaps, 1)
+            DMACounters.add(dev, .unmappedBytes, size)
+        }
         if Trace.enabled(.dmaUnmapPage) {
             DMATrace.unmap(.dmaUnmapPage, dev, address: address, size: size, direction: direction, attributes: attributes)
         }
@@ -56,6 +64,7 @@ public enum DMAHooks {
     static func mapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                       mapped: Int32, direction: DMADirection, attributes: DMAAttributes) {
         guard swiommu_glue_hooks_any() else { return }
+        if DMACounters.enabled && mapped > 0 { DMACounters.add(dev, .maps, 1) }
         if Trace.enabled(.dmaMapSG) { DMATrace.mapSG(dev, sgl, nents: nents, mapped: mapped, direction: direction, attributes: attributes) }
         if DMADebug.active {
             DMADebug.mapSG(dev, sgl, nents: nents, mapped: mapped, direction: direction, attributes: attributes)
@@ -70,6 +79,7 @@ public enum DMAHooks {
     static func unmapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                         direction: DMADirection, attributes: DMAAttributes) {
         guard swiommu_glue_hooks_any() else { return }
+        if DMACounters.enabled { DMACounters.add(dev, .unmaps, 1) }
         if Trace.enabled(.dmaUnmapSG) { DMATrace.unmapSG(dev, sgl, nents: nents, direction: direction, attributes: attributes) }
         if DMADebug.active { DMADebug.unmapSG(dev, sgl, nents: nents, direction: direction) }
     }
@@ -103,6 +113,7 @@ public enum DMAHooks {
     static func syncSingle(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
                            forDevice: Bool) {
         guard swiommu_glue_hooks_any() else { return }
+        if DMACounters.enabled { DMACounters.add(dev, .syncs, 1) }
         if Trace.enabled(forDevice ? .dmaSyncSingleForDevice : .dmaSyncSingleForCPU) {
             DMATrace.syncSingle(dev, address: address, size: size, direction: direction, forDevice: forDevice)
         }
@@ -115,6 +126,7 @@ public enum DMAHooks {
     static func syncSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                        direction: DMADirection, forDevice: Bool) {
         guard swiommu_glue_hooks_any() else { return }
+        if DMACounters.enabled { DMACounters.add(dev, .syncs, 1) }
         if Trace.enabled(forDevice ? .dmaSyncSGForDevice : .dmaSyncSGForCPU) {
             DMATrace.syncSG(dev, sgl, nents: nents, direction: direction, forDevice: forDevice)
         }

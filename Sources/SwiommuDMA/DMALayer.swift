@@ -3,6 +3,7 @@
 // Per-device state hangs off `struct device::swiommu_dma`, so the hot paths reach it without a lookup.
 import Glibc
 import CKernel
+import CSwiommuGlue
 import SwiommuBase
 import SwiommuIOMMU
 import SwiommuMemory
@@ -31,6 +32,36 @@ struct DMADeviceState {
     /// One route per channel; channel 0's serves the plain DMA API calls.
     var routes: UnsafeMutablePointer<DMARoute>
     var channelCount: Int
+    /// What the DMA API did for the device while counting was on (swiommu_dma_counters_enable): maps, unmaps,
+    /// mapped bytes, unmapped bytes, syncs, bytes bounced through swiotlb. Updated atomically.
+    var counters: (Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0)
+}
+
+/// Per-device counting of the DMA API (off by default: bit 62 of the hooks' mask, so it costs nothing then).
+public enum DMACounters {
+    public enum Kind: Int { case maps, unmaps, mappedBytes, unmappedBytes, syncs, bouncedBytes }
+
+    public static var enabled: Bool {
+        get { swiommu_glue_trace_get_mask() & (1 << 62) != 0 }
+        set { swiommu_glue_trace_set_bit(62, newValue) }
+    }
+
+    /// Add `value` to a counter of `dev` (a device the DMA layer configured; others are not counted).
+    @inline(__always)
+    static func add(_ dev: UnsafeMutablePointer<Device>, _ kind: Kind, _ value: Int) {
+        guard enabled, let st = DMALayer.state(dev) else { return }
+        withUnsafeMutablePointer(to: &st.pointee.counters) {
+            $0.withMemoryRebound(to: Int.self, capacity: 6) { _ = swiommu_glue_atomic_add_long($0 + kind.rawValue, value) }
+        }
+    }
+
+    /// The counters of `dev`, nil for a device the DMA layer has not configured (not bound).
+    public static func read(_ dev: UnsafeMutablePointer<Device>) -> [Int]? {
+        guard let st = DMALayer.state(dev) else { return nil }
+        return withUnsafeMutablePointer(to: &st.pointee.counters) {
+            $0.withMemoryRebound(to: Int.self, capacity: 6) { p in (0..<6).map { swiommu_glue_atomic_load_long(p + $0) } }
+        }
+    }
 }
 
 public final class DMALayer: @unchecked Sendable {

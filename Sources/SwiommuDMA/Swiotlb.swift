@@ -254,6 +254,7 @@ public enum Swiotlb {
             return nil
         }
         if Trace.enabled(.swiotlbBounced) { traceBounced(dev, phys: phys, size: size, force: mem.pointee.force_bounce) }
+        if DMACounters.enabled { DMACounters.add(dev, .bouncedBytes, size) }
         return SwiotlbPool.with(mem) { pool -> PhysicalAddress? in
             let pageMask = UInt32(pool.memory.geometry.size - 1)
             if allocAlignMask > pageMask {

@@ -39,6 +39,45 @@ ssize_t swiommu_dump_iotlb(struct device *dev, unsigned int channel, char *buf, 
 struct iova_domain;
 
 /**
+ * struct swiommu_dma_counters - what the DMA API did for one bound device while counting was on.
+ * @maps: successful dma_map_* calls (a scatterlist counts once; a multi-channel map once).
+ * @unmaps: dma_unmap_* calls.
+ * @mapped_bytes: bytes mapped by dma_map_page/single/resource.
+ * @unmapped_bytes: bytes unmapped by dma_unmap_page/single/resource.
+ * @syncs: dma_sync_* calls.
+ * @bounced_bytes: bytes bounced through swiotlb.
+ * @faults: faults the device's DMA raised (swiommu_dma_faults(), counted always).
+ * @invalidations: invalidation commands of the built-in IOMMUs that serve it (counted always).
+ */
+struct swiommu_dma_counters {
+	u64 maps;
+	u64 unmaps;
+	u64 mapped_bytes;
+	u64 unmapped_bytes;
+	u64 syncs;
+	u64 bounced_bytes;
+	u64 faults;
+	u64 invalidations;
+};
+
+/**
+ * swiommu_dma_counters_enable() - count every device's DMA API calls from now on (off by default, when it
+ * costs nothing).
+ * @on: the setting.
+ */
+void swiommu_dma_counters_enable(bool on);
+
+/**
+ * swiommu_dma_get_counters() - a device's counters, since its driver bound.
+ * @dev: the device.
+ * @counters: where to store them.
+ *
+ * Return: 0, -EINVAL for NULL or ERR_PTR arguments, -ENODEV for a device no driver is bound to (its DMA
+ * configuration, and its counters, exist only while bound) or a machine that is down.
+ */
+int swiommu_dma_get_counters(struct device *dev, struct swiommu_dma_counters *counters);
+
+/**
  * swiommu_dump_iova() - an IOVA domain as text: its granule and start pfn, the live ranges in address order
  * (the first 64 listed), the free gaps between them below the highest one, the largest gap and the
  * fragmentation (100% minus the largest gap's share of the free granules).
