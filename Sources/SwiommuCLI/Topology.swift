@@ -201,7 +201,7 @@ struct TopologyModel {
                     + (g.devices.count > 1 ? " (with \(g.devices.filter { $0 != m.name }.joined(separator: ", ")))" : "")
                     + ": default domain " + (g.defaultDomain ?? "none") + (g.sharedDefault ? " (shared)" : "")
                     + (g.currentDomain != g.defaultDomain ? ", now on " + (g.currentDomain ?? "none") : "")
-                    + (g.pageSizes != 0 ? ", pages \(Self.sizes(g.pageSizes)), aperture \(Kernel.hex(g.aperture.start))-"
+                    + (g.pageSizes != 0 ? ", pages \(BuiltinModels.pageSizeList(g.pageSizes)), aperture \(Kernel.hex(g.aperture.start))-"
                         + Kernel.hex(g.aperture.end) : "") + "\n"
             }
             out += "    dma mask \(Kernel.hex(m.dmaMask)), coherent mask \(Kernel.hex(m.coherentMask)), bus limit "
@@ -231,13 +231,6 @@ struct TopologyModel {
             }
         }
         return out
-    }
-
-    /// "4K|2M|1G".
-    static func sizes(_ bitmap: UInt64) -> String {
-        (0..<64).filter { bitmap & (1 << UInt64($0)) != 0 }.map { bit -> String in
-            bit >= 30 ? "\(1 << (bit - 30))G" : bit >= 20 ? "\(1 << (bit - 20))M" : "\(1 << (bit - 10))K"
-        }.joined(separator: "|")
     }
 
     var json: JSON {

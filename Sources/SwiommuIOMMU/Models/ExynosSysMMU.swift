@@ -57,11 +57,6 @@ final class ExynosSysMMUModel: BuiltinIOMMU, @unchecked Sendable {
         (other as? ExynosSysMMUModel)?.majorVersion == majorVersion
     }
 
-    /// sysmmu_tlb_invalidate_entry after every unmap.
-    override func invalidate(context: Int, iova: UInt64, size: UInt64) {
-        super.invalidate(context: context, iova: iova, size: size)
-    }
-
     /// exynos_sysmmu_irq: show_fault_information first, then report_iommu_fault; an unrecovered fault is a
     /// BUG() upstream (a WARN record here, the process keeps running).
     override func logFault(master: UnsafeMutablePointer<Device>, stream: UInt32, context: Int, iova: UInt64, write: Bool,

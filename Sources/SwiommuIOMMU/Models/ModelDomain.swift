@@ -220,19 +220,6 @@ final class ModelDomain: @unchecked Sendable {
         return tables.count - 1
     }
 
-    /// Replace table 0 by `table` (made for `instance`) while the domain is empty and unattached: how a domain
-    /// adopts a locked DART's firmware table. The old table is freed.
-    func adopt(_ table: ModelTable, of instance: BuiltinIOMMU, bytesMapped: UInt64) -> Bool {
-        lock.withLock {
-            guard mappedBytes == 0, attachments.isEmpty, tables.count == 1 else { return false }
-            tables[0].destroy()
-            tables[0] = table
-            tableOwners[0] = instance
-            mappedBytes = bytesMapped
-            return true
-        }
-    }
-
     /// Bytes mapped now, firmware's included (the port-power rule: a scan-out keeps its port up).
     var liveBytes: UInt64 { lock.withLock { mappedBytes } }
 
