@@ -35,7 +35,7 @@ static void a_domain_and_its_iotlb(void **state)
 	assert_true(n > 0 && n < (ssize_t)sizeof(text));
 	assert_int_equal(strlen(text), n);
 	assert_non_null(strstr(text, "domain Translated, pages 4K|2M|1G, aperture 0x0-0xffffffffffff\n"));
-	assert_non_null(strstr(text, "counters: 1 maps (8192 bytes), 0 unmaps (0 bytes), 0 faults, 1 group(s) attached\n"));
+	assert_non_null(strstr(text, "counters: 1 maps (8192 bytes), 0 unmaps (0 bytes), 0 invalidations, 0 faults, 1 group(s) attached\n"));
 	assert_non_null(strstr(text, "instance fd800000.iommu (arm-smmu): context "));
 	assert_non_null(strstr(text, "table 0, base 0x"));
 	/* snprintf semantics: a short buffer gets a truncated, terminated text and the full length. */
@@ -53,7 +53,19 @@ static void a_domain_and_its_iotlb(void **state)
 	assert_true(swiommu_dump_iotlb(swiommu_find_device("/soc/iommu@fd800000"), 0, text, sizeof(text)) > 0);
 	assert_int_equal(iommu_unmap(d, 0x100000, SZ_8K), SZ_8K);
 	assert_true(swiommu_dump_domain(d, text, sizeof(text)) > 0);
-	assert_non_null(strstr(text, "counters: 1 maps (8192 bytes), 1 unmaps (8192 bytes)"));
+	assert_non_null(strstr(text, "counters: 1 maps (8192 bytes), 1 unmaps (8192 bytes), 1 invalidations, 0 faults"));
+	/* The same figures as a struct: a built-in model counts its domains always. */
+	struct swiommu_domain_counters c;
+
+	assert_int_equal(swiommu_iommu_domain_counters(d, &c), 0);
+	assert_int_equal(c.maps, 1);
+	assert_int_equal(c.mapped_bytes, SZ_8K);
+	assert_int_equal(c.unmaps, 1);
+	assert_int_equal(c.unmapped_bytes, SZ_8K);
+	assert_int_equal(c.invalidations, 1);
+	assert_int_equal(c.faults, 0);
+	assert_int_equal(c.attached_groups, 1);
+	assert_int_equal(c.by_model, 1);
 	__free_pages(pg, 1);
 }
 

@@ -218,6 +218,8 @@ static void a_leaf_listed_before_its_root_waits_for_it(void **state)
 	assert_int_equal(swiommu_device_iommu_link(dev_at("/vin@fea00000")), SWIOMMU_IOMMU_ATTACHED);
 }
 
+static char text[4096];
+
 static void an_unmanaged_domain_takes_the_free_context(void **state)
 {
 	(void)state;
@@ -238,8 +240,18 @@ static void an_unmanaged_domain_takes_the_free_context(void **state)
 	assert_int_equal(ipmmu_utlb_context(leaf, 0), 1);
 	assert_int_equal(ipmmu_utlb_context(leaf, 1), 1);
 	assert_int_not_equal(ipmmu_context_ttbr(root, 1), 0);
-	/* Map, DMA from both masters, fault into the handler. */
+	/* Map, DMA from both masters, fault into the handler. The core counts the C driver's domain while
+	 * counting is on: one map_pages call of two pages. */
+	struct swiommu_domain_counters c;
+
+	swiommu_dma_counters_enable(true);
 	assert_int_equal(iommu_map(a, 0x10000000, page_to_phys(pg), SZ_8K, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL), 0);
+	assert_int_equal(swiommu_iommu_domain_counters(a, &c), 0);
+	assert_int_equal(c.maps, 1);
+	assert_int_equal(c.mapped_bytes, SZ_8K);
+	assert_int_equal(c.unmaps, 0);
+	assert_int_equal(c.attached_groups, 1);
+	assert_int_equal(c.by_model, 0);
 	assert_int_equal(swiommu_dma_write(vin0, 0, 0x10001000, "ctx1", 5), 0);
 	assert_int_equal(swiommu_dma_read(vin1, 0, 0x10001000, back, 5), 0);
 	assert_string_equal(back, "ctx1");
@@ -252,6 +264,22 @@ static void an_unmanaged_domain_takes_the_free_context(void **state)
 
 	assert_int_equal(iommu_unmap(a, 0x10000000, SZ_8K), SZ_8K);
 	assert_true(stats_of("/iommu@fe900000").tlb_flushes > flushes);
+	assert_int_equal(swiommu_iommu_domain_counters(a, &c), 0);
+	assert_int_equal(c.unmaps, 1);
+	assert_int_equal(c.unmapped_bytes, SZ_8K);
+	assert_int_equal(c.invalidations, 1);	/* iommu_unmap's iotlb_sync */
+	assert_int_equal(c.faults, 1);
+	assert_true(swiommu_dump_domain(a, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "counters: 1 maps (8192 bytes), 1 unmaps (8192 bytes), 1 invalidations, 1 faults, "
+				     "1 group(s) attached\ntables: the C driver's own (no dump)\n"));
+	swiommu_dma_counters_enable(false);
+	/* Off, the core no longer counts, and the dump says so. */
+	assert_int_equal(iommu_map(a, 0x10000000, page_to_phys(pg), SZ_8K, IOMMU_READ, GFP_KERNEL), 0);
+	assert_int_equal(iommu_unmap(a, 0x10000000, SZ_8K), SZ_8K);
+	assert_int_equal(swiommu_iommu_domain_counters(a, &c), 0);
+	assert_int_equal(c.maps, 1);
+	assert_true(swiommu_dump_domain(a, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "(maps counted only while counting is on)\n"));
 	/* No third context. */
 	b = iommu_paging_domain_alloc(vin0);
 	assert_false(IS_ERR(b));

@@ -133,3 +133,19 @@ public func abiDMAGetCounters(_ dev: UnsafeMutablePointer<device>?, _ out: Unsaf
                                        faults: faults, invalidations: BuiltinModels.invalidations(of: dev))
     return 0
 }
+
+@c(swiommu_iommu_domain_counters)
+public func abiDomainCounters(_ d: UnsafeMutablePointer<iommu_domain>?,
+                              _ out: UnsafeMutablePointer<swiommu_domain_counters>?) -> CInt {
+    guard machine("swiommu_iommu_domain_counters") != nil else { return Errno.noDevice.negated }
+    guard let d, !isNullOrError(d), let out else {
+        Kernel.warn("swiommu_iommu_domain_counters: NULL or ERR_PTR domain, or NULL counters")
+        return Errno.invalid.negated
+    }
+    let c = DomainCounters.of(d)
+    out.pointee = swiommu_domain_counters(maps: c.maps, unmaps: c.unmaps, mapped_bytes: c.mappedBytes,
+                                          unmapped_bytes: c.unmappedBytes, invalidations: c.invalidations,
+                                          faults: c.faults, attached_groups: UInt32(c.attachedGroups),
+                                          by_model: c.byModel ? 1 : 0)
+    return 0
+}

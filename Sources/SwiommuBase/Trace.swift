@@ -87,3 +87,13 @@ extension Substring {
         String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }
+
+/// The counters' switch (swiommu_dma_counters_enable): the DMA API's per-device counters and the core's map
+/// counters of domains whose driver is C. Bit 62 of the hooks' mask, so that off it costs the load the
+/// hooks make anyway. Kernel equivalent: none.
+public enum Counting {
+    @inlinable @inline(__always) public static var enabled: Bool {
+        get { swiommu_glue_trace_get_mask() & (1 << 62) != 0 }
+        set { swiommu_glue_trace_set_bit(62, newValue) }
+    }
+}

@@ -41,9 +41,9 @@ struct DMADeviceState {
 public enum DMACounters {
     public enum Kind: Int { case maps, unmaps, mappedBytes, unmappedBytes, syncs, bouncedBytes }
 
-    public static var enabled: Bool {
-        get { swiommu_glue_trace_get_mask() & (1 << 62) != 0 }
-        set { swiommu_glue_trace_set_bit(62, newValue) }
+    @inline(__always) public static var enabled: Bool {
+        get { Counting.enabled }
+        set { Counting.enabled = newValue }
     }
 
     /// Add `value` to a counter of `dev` (a device the DMA layer configured; others are not counted).

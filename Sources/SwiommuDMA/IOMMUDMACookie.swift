@@ -362,7 +362,7 @@ final class IOMMUDMACookie: @unchecked Sendable {
             gather.pointee.queued = fq != nil
             let unmapped = Mapping.unmapCore(domain, iova: iova, size: len, gather: gather)
             if unmapped != len { unmapMismatch(iova: iova, size: len, unmapped: unmapped) }
-            if !gather.pointee.queued { iommu_iotlb_sync(domain, gather) }
+            if !gather.pointee.queued { Mapping.sync(domain, gather) }
             freeIOVA(iova, size: len, gather: gather)
         }
     }

@@ -177,7 +177,7 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
     /// Kernel: fq_flush_iotlb.
     func flushIOTLB() {
         flushStarted.add(1, ordering: .sequentiallyConsistent)
-        domain.pointee.ops?.pointee.flush_iotlb_all?(domain)
+        Mapping.flushAll(domain)
         flushFinished.add(1, ordering: .sequentiallyConsistent)
     }
 

@@ -71,6 +71,7 @@ public enum Mapping {
             }
             var mapped = 0
             ret = mapPages(domain, UInt(i), p, Int(pageSize), Int(count), prot, gfp, &mapped)
+            if Counting.enabled && mapped > 0 { countChange(domain, maps: 1, bytes: UInt64(mapped)) }
             // The driver reports what it mapped even when it fails part-way.
             left &-= UInt64(mapped)
             i &+= UInt64(mapped)
@@ -118,6 +119,7 @@ public enum Mapping {
                                                                 size: left) else { break }
             let n = UInt64(unmapPages(domain, UInt(iova &+ unmapped), Int(pageSize), Int(count), gather))
             if n == 0 { break }
+            if Counting.enabled { countChange(domain, unmaps: 1, bytes: n) }
             unmapped &+= n
         }
         if Trace.enabled(.unmap) { traceUnmap(iova, size, unmapped) }
@@ -129,8 +131,44 @@ public enum Mapping {
         var gather = iommu_iotlb_gather()
         iommu_iotlb_gather_init(&gather)
         let n = unmapCore(domain, iova: iova, size: size, gather: &gather)
-        domain.pointee.ops?.pointee.iotlb_sync?(domain, &gather)
+        sync(domain, &gather)
         return n
+    }
+
+    /// Kernel: iommu_iotlb_sync (static inline there; the core's calls go through here to be counted).
+    @inline(__always)
+    public static func sync(_ domain: UnsafeMutablePointer<IOMMUDomain>, _ gather: UnsafeMutablePointer<iommu_iotlb_gather>) {
+        domain.pointee.ops?.pointee.iotlb_sync?(domain, gather)
+        iommu_iotlb_gather_init(gather)
+        if Counting.enabled { countInvalidation(domain) }
+    }
+
+    /// Kernel: iommu_flush_iotlb_all (static inline there), counted.
+    public static func flushAll(_ domain: UnsafeMutablePointer<IOMMUDomain>) {
+        domain.pointee.ops?.pointee.flush_iotlb_all?(domain)
+        if Counting.enabled { countInvalidation(domain) }
+    }
+
+    // MARK: Counters of domains whose driver is C (the built-in models count their own)
+
+    @inline(never)
+    static func countChange(_ domain: UnsafeMutablePointer<IOMMUDomain>, maps: UInt64 = 0, unmaps: UInt64 = 0, bytes: UInt64) {
+        guard !BuiltinModels.isModelDomain(domain), let s = DomainState.existing(domain) else { return }
+        s._withUnsafeGuaranteedRef { s in
+            if maps != 0 {
+                s.maps.add(maps, ordering: .relaxed)
+                s.mappedBytes.add(bytes, ordering: .relaxed)
+            } else {
+                s.unmaps.add(unmaps, ordering: .relaxed)
+                s.unmappedBytes.add(bytes, ordering: .relaxed)
+            }
+        }
+    }
+
+    @inline(never)
+    static func countInvalidation(_ domain: UnsafeMutablePointer<IOMMUDomain>) {
+        guard !BuiltinModels.isModelDomain(domain), let s = DomainState.existing(domain) else { return }
+        s._withUnsafeGuaranteedRef { _ = $0.invalidations.add(1, ordering: .relaxed) }
     }
 
     /// Kernel: iommu_map_sg. Physically contiguous entries merge into one map; entries the DMA layer marked

@@ -11,7 +11,7 @@ struct iommu_domain;
 
 /**
  * swiommu_dump_domain() - a domain as text: its type, page sizes and aperture; its counters (maps and
- * unmaps with their bytes, faults, groups attached); for a built-in model's domain the instances and
+ * unmaps with their bytes, invalidations, faults, groups attached: struct swiommu_domain_counters); for a built-in model's domain the instances and
  * contexts it is programmed into and every live entry of its table(s).
  * @domain: the domain.
  * @buf: where the text goes (NUL-terminated, truncated to @size as snprintf() does); may be NULL with @size 0.
@@ -35,6 +35,41 @@ ssize_t swiommu_dump_domain(struct iommu_domain *domain, char *buf, size_t size)
  * serves the channel or the machine is down.
  */
 ssize_t swiommu_dump_iotlb(struct device *dev, unsigned int channel, char *buf, size_t size);
+
+/**
+ * struct swiommu_domain_counters - what happened to one IOMMU domain.
+ * @maps: map_pages calls that mapped something (a built-in model's batches).
+ * @unmaps: unmap_pages calls that unmapped something.
+ * @mapped_bytes: bytes those map_pages calls mapped.
+ * @unmapped_bytes: bytes those unmap_pages calls unmapped.
+ * @invalidations: IOTLB invalidations: for a built-in model's domain, the commands it sent its instances;
+ *	for a C driver's domain, the core's iotlb_sync and flush_iotlb_all calls (iommu_unmap, dma-iommu, the
+ *	flush queue; what the driver or its user calls directly through the inline helpers is not seen).
+ * @faults: faults reported on the domain (report_iommu_fault), counted always.
+ * @attached_groups: groups attached to it now.
+ * @by_model: 1 when a built-in model keeps the map counters (always); 0 when the core keeps them for a C
+ *	driver's domain, only while swiommu_dma_counters_enable() is on.
+ */
+struct swiommu_domain_counters {
+	u64 maps;
+	u64 unmaps;
+	u64 mapped_bytes;
+	u64 unmapped_bytes;
+	u64 invalidations;
+	u64 faults;
+	u32 attached_groups;
+	u32 by_model;
+};
+
+/**
+ * swiommu_iommu_domain_counters() - a domain's counters (swiommu's extension; the figures
+ * swiommu_dump_domain() prints).
+ * @domain: the domain: a built-in model's, or one a C IOMMU driver allocated.
+ * @counters: where to store them.
+ *
+ * Return: 0, -EINVAL for a NULL or ERR_PTR domain or NULL @counters, or -ENODEV when the machine is down.
+ */
+int swiommu_iommu_domain_counters(struct iommu_domain *domain, struct swiommu_domain_counters *counters);
 
 struct iova_domain;
 
@@ -61,8 +96,8 @@ struct swiommu_dma_counters {
 };
 
 /**
- * swiommu_dma_counters_enable() - count every device's DMA API calls from now on (off by default, when it
- * costs nothing).
+ * swiommu_dma_counters_enable() - count every device's DMA API calls, and the maps, unmaps and invalidations
+ * of domains whose driver is C, from now on (off by default, when it costs nothing).
  * @on: the setting.
  */
 void swiommu_dma_counters_enable(bool on);

@@ -36,8 +36,9 @@ final class ModelDomain: @unchecked Sendable {
     let lock = SpinLock()
     /// Bytes mapped now (to tell an empty domain, which may still change tables, from a populated one).
     private(set) var mappedBytes: UInt64 = 0
-    /// Counted under the lock map and unmap take anyway: map_pages and unmap_pages batches, and their bytes.
-    private(set) var counters = (maps: 0, unmaps: 0, mappedBytes: UInt64(0), unmappedBytes: UInt64(0))
+    /// Counted under the lock map and unmap take anyway: map_pages and unmap_pages batches, their bytes, and
+    /// the invalidations the domain sent its instances (iotlb_sync, flush_iotlb_all, unmaps without a gather).
+    private(set) var counters = (maps: 0, unmaps: 0, mappedBytes: UInt64(0), unmappedBytes: UInt64(0), invalidations: 0)
 
     static let storageSize = MemoryLayout<IOMMUDomain>.stride + MemoryLayout<UnsafeRawPointer>.stride
 
@@ -337,6 +338,7 @@ final class ModelDomain: @unchecked Sendable {
     func invalidate(iova: UInt64, size: UInt64) {
         lock.lock()
         defer { lock.unlock() }
+        counters.invalidations &+= 1
         var i = 0
         while i < attachments.count {
             attachments.withUnsafeBufferPointer { a in
@@ -354,6 +356,7 @@ final class ModelDomain: @unchecked Sendable {
     /// Kernel: flush_iotlb_all.
     func flushAll() {
         lock.withLock {
+            counters.invalidations &+= 1
             for a in attachments { a.instance.lock.withLock { a.instance.invalidate(context: a.context) } }
         }
     }

@@ -105,16 +105,15 @@ extension BuiltinModels {
     public static func dump(domain d: UnsafeMutablePointer<IOMMUDomain>) -> String {
         var out = "domain \(domainTypeName(d.pointee.type)), pages \(pageSizeList(UInt64(d.pointee.pgsize_bitmap))), "
             + "aperture \(Kernel.hex(d.pointee.geometry.aperture_start))-\(Kernel.hex(d.pointee.geometry.aperture_end))\n"
-        let state = d.pointee.swiommu.map { Unmanaged<DomainState>.fromOpaque($0).takeUnretainedValue() }
+        let c = DomainCounters.of(d)
+        out += "counters: \(c.maps) maps (\(c.mappedBytes) bytes), \(c.unmaps) unmaps (\(c.unmappedBytes) bytes), "
+            + "\(c.invalidations) invalidations, \(c.faults) faults, \(c.attachedGroups) group(s) attached"
+            + (c.byModel || Counting.enabled ? "\n" : " (maps counted only while counting is on)\n")
         guard isModelDomain(d) else {
-            out += "counters: \(state?.faults ?? 0) faults, \(state?.attachedGroups ?? 0) group(s) attached\n"
-            out += "tables: the C driver's own (no dump, no map counters)\n"
+            out += "tables: the C driver's own (no dump)\n"
             return out
         }
         let m = ModelDomain.from(d)
-        let c = m.lock.withLock { m.counters }
-        out += "counters: \(c.maps) maps (\(c.mappedBytes) bytes), \(c.unmaps) unmaps (\(c.unmappedBytes) bytes), "
-            + "\(state?.faults ?? 0) faults, \(state?.attachedGroups ?? 0) group(s) attached\n"
         for inst in m.instances {
             out += "instance \(inst.name) (\(type(of: inst).driverName)): context \(m.context(on: inst) ?? -1)\n"
         }
