@@ -64,7 +64,7 @@ let package = Package(
                 sources: ["drivers", "iommu/pgtable_domain.c"], publicHeadersPath: "drivers/include",
                 cSettings: [.headerSearchPath("drivers"), .headerSearchPath("iommu")]),
         .executableTarget(name: "SwiommuCLI", dependencies: [
-            "Swiommu", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "SwiommuExamples",
+            "Swiommu", "SwiommuDMA", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuMemory", "SwiommuBase", "SwiommuExamples",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SwiommuBaseTests", dependencies: ["SwiommuBase"]),

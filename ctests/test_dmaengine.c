@@ -101,7 +101,10 @@ static void one_mapping_per_route_serves_every_channel(void **state)
 	struct page *pg = alloc_page(GFP_KERNEL);
 	dma_addr_t addrs[SDMA_MAX_CHANNELS];
 	phys_addr_t pa = page_to_phys(pg);
+	struct swiommu_dma_counters before, after;
 
+	swiommu_dma_counters_enable(true);
+	assert_int_equal(swiommu_dma_get_counters(dev, &before), 0);
 	dma_addr_t first = dma_map_page_attrs_multi(dev, pg, 0x80, 0x100, DMA_BIDIRECTIONAL, 0, GENMASK(7, 0), addrs);
 
 	assert_int_equal(first, addrs[0]);
@@ -127,6 +130,13 @@ static void one_mapping_per_route_serves_every_channel(void **state)
 
 	assert_int_equal(swiommu_dma_read(dev, 0, addrs[6], &byte, 1), -EFAULT);
 	dma_unmap_page_attrs_multi(dev, addrs, 0x100, DMA_BIDIRECTIONAL, 0, GENMASK(7, 0));
+	/* One call counts once each way, whatever the routes it mapped on. */
+	assert_int_equal(swiommu_dma_get_counters(dev, &after), 0);
+	swiommu_dma_counters_enable(false);
+	assert_int_equal(after.maps - before.maps, 1);
+	assert_int_equal(after.unmaps - before.unmaps, 1);
+	assert_int_equal(after.mapped_bytes - before.mapped_bytes, 0x100);
+	assert_int_equal(after.unmapped_bytes - before.unmapped_bytes, 0x100);
 	__free_page(pg);
 }
 

@@ -11,6 +11,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
 #include <linux/platform_device.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/iova.h>
 #include <linux/mm.h>
@@ -121,14 +122,22 @@ static void per_device_counters(void **state)
 	assert_false(dma_mapping_error(dev, a));
 	dma_sync_single_for_device(dev, a, 256, DMA_TO_DEVICE);
 	dma_unmap_single(dev, a, 256, DMA_TO_DEVICE);
+	/* A scatterlist counts once, with the lengths of its entries. */
+	struct scatterlist sg[2];
+
+	sg_init_table(sg, 2);
+	sg_set_buf(&sg[0], buf, 64);
+	sg_set_buf(&sg[1], buf + 128, 100);
+	assert_int_equal(dma_map_sg(dev, sg, 2, DMA_TO_DEVICE), 2);
+	dma_unmap_sg(dev, sg, 2, DMA_TO_DEVICE);
 	swiommu_dma_counters_enable(false);
 	assert_int_equal(swiommu_dma_get_counters(dev, &c), 0);
-	assert_int_equal(c.maps, 1);
-	assert_int_equal(c.unmaps, 1);
-	assert_int_equal(c.mapped_bytes, 256);
-	assert_int_equal(c.unmapped_bytes, 256);
+	assert_int_equal(c.maps, 2);
+	assert_int_equal(c.unmaps, 2);
+	assert_int_equal(c.mapped_bytes, 256 + 164);
+	assert_int_equal(c.unmapped_bytes, 256 + 164);
 	assert_int_equal(c.syncs, 1);
-	assert_int_equal(c.bounced_bytes, 256);
+	assert_int_equal(c.bounced_bytes, 256 + 164);
 	assert_int_equal(c.faults, 0);
 	assert_int_equal(swiommu_dma_get_counters(NULL, &c), -EINVAL);
 	assert_int_equal(swiommu_dma_get_counters(dev, NULL), -EINVAL);

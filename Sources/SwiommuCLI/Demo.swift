@@ -16,7 +16,7 @@ struct Demo: ParsableCommand {
     var pageShift: Int = 12
 
     /// The scenarios, in the order of issue 9.
-    private static var scenarios: [(String, (UnsafeMutablePointer<swiommu_example_report>?) -> CInt)] {
+    static var scenarios: [(String, (UnsafeMutablePointer<swiommu_example_report>?) -> CInt)] {
         [
             ("isp", swiommu_example_isp_run),
             ("drm", swiommu_example_drm_run),

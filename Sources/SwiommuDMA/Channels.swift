@@ -108,14 +108,14 @@ extension DMAMapping {
                                       attributes: DMAAttributes, channels mask: UInt) {
         guard let direction = checkDirection(dev, dir, "dma_unmap_page_attrs_multi"),
               let channels = channels(dev, mask: mask, "dma_unmap_page_attrs_multi") else { return }
-        for (route, members) in routeGroups(dev, channels) {
+        for (i, (route, members)) in routeGroups(dev, channels).enumerated() {
             if case .unavailable = route {
                 unavailable(dev, "dma_unmap_page_attrs_multi", channel: members[0])
                 continue
             }
             let addr = DMAAddress(addresses[members[0]])
             unmapRoute(layer, dev, route, addr, size, direction, attributes)
-            DMAHooks.unmapPage(dev, address: addr, size: size, direction: direction, attributes: attributes)
+            DMAHooks.unmapPage(dev, address: addr, size: size, direction: direction, attributes: attributes, primary: i == 0)
         }
     }
 

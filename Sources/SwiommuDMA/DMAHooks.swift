@@ -32,11 +32,12 @@ public enum DMAHooks {
         }
     }
 
+    /// `primary`: false for the routes of a dma_unmap_page_attrs_multi() call after the first (one call counts once).
     @inline(__always)
     static func unmapPage(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
-                          attributes: DMAAttributes) {
+                          attributes: DMAAttributes, primary: Bool = true) {
         guard swiommu_glue_hooks_any() else { return }
-        if DMACounters.enabled {
+        if DMACounters.enabled && primary {
             DMACounters.add(dev, .unmaps, 1)
             DMACounters.add(dev, .unmappedBytes, size)
         }
@@ -64,11 +65,28 @@ public enum DMAHooks {
     static func mapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                       mapped: Int32, direction: DMADirection, attributes: DMAAttributes) {
         guard swiommu_glue_hooks_any() else { return }
-        if DMACounters.enabled && mapped > 0 { DMACounters.add(dev, .maps, 1) }
+        if DMACounters.enabled && mapped > 0 {
+            DMACounters.add(dev, .maps, 1)
+            DMACounters.add(dev, .mappedBytes, sgBytes(sgl, nents))
+        }
         if Trace.enabled(.dmaMapSG) { DMATrace.mapSG(dev, sgl, nents: nents, mapped: mapped, direction: direction, attributes: attributes) }
         if DMADebug.active {
             DMADebug.mapSG(dev, sgl, nents: nents, mapped: mapped, direction: direction, attributes: attributes)
         }
+    }
+
+    /// The bytes of a scatterlist's first `nents` entries (the CPU's side, as the driver passed them).
+    @inline(never)
+    static func sgBytes(_ sgl: UnsafeMutablePointer<Scatterlist>, _ nents: Int32) -> Int {
+        var total = 0
+        var sg: UnsafeMutablePointer<Scatterlist>? = sgl
+        var i: Int32 = 0
+        while i < nents, let s = sg {
+            total &+= Int(s.pointee.length)
+            sg = sg_next(s)
+            i &+= 1
+        }
+        return total
     }
 
     @inline(__always)
@@ -79,7 +97,10 @@ public enum DMAHooks {
     static func unmapSG(_ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>, nents: Int32,
                         direction: DMADirection, attributes: DMAAttributes) {
         guard swiommu_glue_hooks_any() else { return }
-        if DMACounters.enabled { DMACounters.add(dev, .unmaps, 1) }
+        if DMACounters.enabled {
+            DMACounters.add(dev, .unmaps, 1)
+            DMACounters.add(dev, .unmappedBytes, sgBytes(sgl, nents))
+        }
         if Trace.enabled(.dmaUnmapSG) { DMATrace.unmapSG(dev, sgl, nents: nents, direction: direction, attributes: attributes) }
         if DMADebug.active { DMADebug.unmapSG(dev, sgl, nents: nents, direction: direction) }
     }

@@ -222,6 +222,12 @@ public enum IOMMUDMA {
         }
     }
 
+    /// The IOVA space of a DMA API domain as text (swiommu_dump_iova's view of the cookie's iova_domain); nil
+    /// for a domain dma-iommu has not set up. Kernel equivalent: none.
+    public static func dumpIOVA(of domain: UnsafeMutablePointer<IOMMUDomain>) -> String? {
+        IOMMUDMACookie.of(domain)?._withUnsafeGuaranteedRef { $0.iovad?.takeUnretainedValue().dump() }
+    }
+
     /// Kernel: iommu_dma_mmap. 0 or a negative errno.
     public static func mmap(_ dev: UnsafeMutablePointer<Device>, domain: UnsafeMutablePointer<IOMMUDomain>,
                             vma: UnsafeMutablePointer<VMArea>, cpuAddress: UnsafeMutableRawPointer,

@@ -77,8 +77,8 @@ struct iova_domain;
  * struct swiommu_dma_counters - what the DMA API did for one bound device while counting was on.
  * @maps: successful dma_map_* calls (a scatterlist counts once; a multi-channel map once).
  * @unmaps: dma_unmap_* calls.
- * @mapped_bytes: bytes mapped by dma_map_page/single/resource.
- * @unmapped_bytes: bytes unmapped by dma_unmap_page/single/resource.
+ * @mapped_bytes: bytes mapped by dma_map_page/single/resource, and the CPU-side lengths of mapped scatterlists.
+ * @unmapped_bytes: bytes unmapped the same ways.
  * @syncs: dma_sync_* calls.
  * @bounced_bytes: bytes bounced through swiotlb.
  * @faults: faults the device's DMA raised (swiommu_dma_faults(), counted always).
