@@ -762,6 +762,100 @@ static void the_cpu_takes_back_what_a_noncoherent_device_wrote_without_a_sync(vo
 	assert_int_equal(swiommu_dma_debug_errors(), 1);
 }
 
+/* The newest record is a CPU trap report of this access (its ip varies with the build). */
+static void assert_trapped(unsigned long errors, const char *access, dma_addr_t a, unsigned int size, const char *dir,
+			   unsigned int offset)
+{
+	struct swiommu_dma_debug_record r;
+
+	assert_int_equal(swiommu_dma_debug_errors(), errors);
+	assert_int_equal(swiommu_dma_debug_record(swiommu_dma_debug_record_count() - 1, &r), 0);
+	assert_int_equal(r.kind, SWIOMMU_DMA_DEBUG_CPU_ACCESS_DEVICE_OWNED);
+	assert_string_equal(swiommu_dma_debug_kind_name(r.kind), "CPU_ACCESS_DEVICE_OWNED");
+	assert_ptr_equal(r.dev, nc);
+	assert_int_equal(r.address, a);
+	assert_int_equal(r.size, size);
+	assert_non_null(strstr(r.message, msg(NONCOH "swiommu: CPU %s DMA memory the device owns [device address=0x%016llx] "
+					      "[size=%u bytes] [mapped with %s] [offset=%u] [ip=0x", access,
+					      (unsigned long long)a, size, dir, offset)));
+	assert_non_null(strstr(r.message, "]: no dma_sync_*_for_cpu() or dma_unmap_*() first"));
+}
+
+static void the_cpu_trap_catches_the_access_itself(void **state)
+{
+	(void)state;
+	volatile char *buf = page_address(pg);
+	char back[4];
+
+	assert_int_equal(swiommu_dma_debug_trap_cpu_access(true), 0);
+	dma_addr_t a = map(nc, pg, 0, 64, DMA_FROM_DEVICE);
+
+	assert_int_equal(swiommu_dma_write(nc, 0, a, "rx", 3), 0);
+	/* The mistake: a read before dma_sync_single_for_cpu(). It reads what the hardware would: stale lines. */
+	assert_int_equal(buf[1], 0);
+	assert_trapped(1, "read of", a, 64, "DMA_FROM_DEVICE", 1);
+	/* Another object in the same host page is the CPU's: usable, not reported. */
+	buf[2048] = 'n';
+	assert_int_equal(buf[2048], 'n');
+	assert_int_equal(swiommu_dma_debug_errors(), 1);
+	/* The right way: the buffer is the CPU's after the sync, and the device's again after the next one. */
+	dma_sync_single_for_cpu(nc, a, 64, DMA_FROM_DEVICE);
+	memcpy(back, (const char *)buf, 3);
+	assert_string_equal(back, "rx");
+	dma_sync_single_for_device(nc, a, 64, DMA_FROM_DEVICE);
+	assert_int_equal(swiommu_dma_debug_errors(), 1);
+	/* A write while the device owns it: its dirty line could land over the device's data. */
+	buf[8] = 'w';
+	dma_unmap_page(nc, a, 64, DMA_FROM_DEVICE);
+	assert_trapped(2, "write to", a, 64, "DMA_FROM_DEVICE", 8);
+	/* After the unmap the memory is the CPU's again. */
+	buf[8] = 0;
+	assert_int_equal(swiommu_dma_debug_errors(), 2);
+	assert_int_equal(swiommu_dma_debug_trap_cpu_access(false), 0);
+}
+
+static void the_cpu_trap_watches_lists_and_only_what_the_device_may_write(void **state)
+{
+	(void)state;
+	struct scatterlist sg[2];
+	volatile char *second = page_address(pg + 1);
+
+	assert_int_equal(swiommu_dma_debug_trap_cpu_access(true), 0);
+	/* A list: every entry closed, released by the list. */
+	sg_init_table(sg, 2);
+	sg_set_page(&sg[0], pg, 256, 0);
+	sg_set_page(&sg[1], pg + 1, 256, 0);
+	assert_int_equal(dma_map_sg(nc, sg, 2, DMA_BIDIRECTIONAL), 2);
+	assert_int_equal(second[255], 0);
+	assert_trapped(1, "read of", sg_dma_address(&sg[1]), 256, "DMA_BIDIRECTIONAL", 255);
+	dma_sync_sg_for_cpu(nc, sg, 2, DMA_BIDIRECTIONAL);
+	second[0] = 's';
+	/* The device reads the CPU's data after the sync for the device (its checksum is not a CPU access). */
+	dma_sync_sg_for_device(nc, sg, 2, DMA_BIDIRECTIONAL);
+	char back[2];
+
+	assert_int_equal(swiommu_dma_read(nc, 0, sg_dma_address(&sg[1]), back, 1), 0);
+	assert_int_equal(back[0], 's');
+	dma_unmap_sg(nc, sg, 2, DMA_BIDIRECTIONAL);
+	assert_int_equal(swiommu_dma_debug_errors(), 1);
+	/* DMA_TO_DEVICE: the device only reads, the CPU may read along. A coherent device: nothing to trap. */
+	dma_addr_t a = map(nc, pg + 1, 0, 64, DMA_TO_DEVICE);
+
+	assert_int_equal(second[0], 's');
+	dma_unmap_page(nc, a, 64, DMA_TO_DEVICE);
+	a = map(dev, pg + 1, 0, 64, DMA_FROM_DEVICE);
+	assert_int_equal(second[0], 's');
+	dma_unmap_page(dev, a, 64, DMA_FROM_DEVICE);
+	assert_int_equal(swiommu_dma_debug_errors(), 1);
+	/* Off: nothing is closed any more. */
+	a = map(nc, pg + 1, 0, 64, DMA_FROM_DEVICE);
+	assert_int_equal(swiommu_dma_debug_trap_cpu_access(false), 0);
+	assert_int_equal(second[0], 's');
+	dma_unmap_page(nc, a, 64, DMA_FROM_DEVICE);
+	assert_int_equal(swiommu_dma_debug_errors(), 1);
+	second[0] = 0;
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -796,6 +890,8 @@ int main(void)
 		TEST(the_device_writes_memory_it_does_not_own),
 		TEST(the_device_reaches_an_unmapped_iova_through_a_stale_iotlb_entry),
 		TEST(the_cpu_takes_back_what_a_noncoherent_device_wrote_without_a_sync),
+		TEST(the_cpu_trap_catches_the_access_itself),
+		TEST(the_cpu_trap_watches_lists_and_only_what_the_device_may_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

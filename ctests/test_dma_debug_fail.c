@@ -17,6 +17,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/dma-map-ops.h>
 #include <linux/err.h>
+#include <linux/mm.h>
 #include <linux/platform_device.h>
 #include <swiommu/swiommu.h>
 #include "dma_test.h"
@@ -145,6 +146,62 @@ static void a_driver_filter_loses_the_driver_at_unbind(void **state)
 	__free_page(pg);
 }
 
+/* The CPU trap's handlers pass on faults that are not theirs: a real bug still stops the program (in a child). */
+static void the_cpu_trap_leaves_real_faults_fatal(void **state)
+{
+	(void)state;
+	int status;
+
+	assert_int_equal(swiommu_dma_debug_trap_cpu_access(true), 0);
+	assert_int_equal(swiommu_dma_debug_trap_cpu_access(true), 0);	/* twice: no change */
+	assert_int_equal(swiommu_dma_debug_trap_cpu_access(false), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		volatile uintptr_t bad = 16;	/* not a constant: the compiler cannot see the bug */
+
+		/* The handler before the trap's is the default one (not cmocka's, which would carry on). */
+		signal(SIGSEGV, SIG_DFL);
+		if (swiommu_dma_debug_trap_cpu_access(true))
+			_exit(3);
+		*(volatile int *)bad = 1;
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSEGV);
+}
+
+/* With dma-debug off nothing is tracked, so nothing is closed: the trap needs it. */
+static void the_cpu_trap_without_dma_debug_closes_nothing(void **state)
+{
+	(void)state;
+	struct device *nc = swiommu_find_device(NONCOH_PATH);
+	struct page *pg = alloc_page(GFP_DMA32 | __GFP_ZERO);
+	volatile char *buf = page_address(pg);
+
+	assert_int_equal(swiommu_dma_debug_trap_cpu_access(true), 0);
+	assert_int_equal(swiommu_dma_debug_enable(false), 0);
+	dma_addr_t a = dma_map_page(nc, pg, 0, 64, DMA_FROM_DEVICE);
+
+	assert_false(dma_mapping_error(nc, a));
+	assert_int_equal(buf[0], 0);
+	dma_unmap_page(nc, a, 64, DMA_FROM_DEVICE);
+	assert_int_equal(swiommu_dma_debug_errors(), 0);
+	assert_int_equal(swiommu_dma_debug_trap_cpu_access(false), 0);
+	__free_page(pg);
+}
+
+/* Shut down, then switch dma-debug back on for the next boot. */
+static int shut_down_and_reenable(void **state)
+{
+	int ret = unbind_and_shut_down(state);
+
+	assert_int_equal(swiommu_dma_debug_enable(true), 0);
+	return ret;
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, boot_and_bind, unbind_and_shut_down)
 
 int main(void)
@@ -155,6 +212,8 @@ int main(void)
 		TEST(abort_stops_at_the_first_error),
 		TEST(what_shutdown_finds_stays_readable),
 		TEST(a_driver_filter_loses_the_driver_at_unbind),
+		TEST(the_cpu_trap_leaves_real_faults_fatal),
+		cmocka_unit_test_setup_teardown(the_cpu_trap_without_dma_debug_closes_nothing, boot_and_bind, shut_down_and_reenable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

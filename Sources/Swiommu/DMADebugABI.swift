@@ -65,6 +65,9 @@ public func abiDMADebugSetFilter(_ name: UnsafePointer<CChar>?) -> CInt {
 @c(swiommu_dma_debug_set_abort)
 public func abiDMADebugSetAbort(_ on: Bool) { DMADebug.setAbort(on) }
 
+@c(swiommu_dma_debug_trap_cpu_access)
+public func abiDMADebugTrapCPUAccess(_ on: Bool) -> CInt { DMADebug.trapCPUAccess(on) }
+
 @c(swiommu_dma_debug_mappings)
 public func abiDMADebugMappings(_ dev: UnsafeMutablePointer<device>?) -> CUnsignedLong {
     if let dev, isNullOrError(dev) { return 0 }

@@ -114,6 +114,7 @@ extension DMAMapping {
                 continue
             }
             let addr = DMAAddress(addresses[members[0]])
+            DMAHooks.willTouch(dev, key: addr.rawValue)
             unmapRoute(layer, dev, route, addr, size, direction, attributes)
             DMAHooks.unmapPage(dev, address: addr, size: size, direction: direction, attributes: attributes, primary: i == 0)
         }

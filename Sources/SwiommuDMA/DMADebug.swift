@@ -19,7 +19,7 @@ public enum DMADebugCheck: UInt32, Sendable, CaseIterable {
     case overlap, overlapLimit
     case pendingAtUnbind
     // swiommu's checks.
-    case cpuWriteUnsynced, deviceWriteCPUOwned, staleIOTLB, cpuReadUnsynced
+    case cpuWriteUnsynced, deviceWriteCPUOwned, staleIOTLB, cpuReadUnsynced, cpuAccessDeviceOwned
 
     /// The C enumerator without its SWIOMMU_DMA_DEBUG_ prefix (swiommu_dma_debug_kind_name()).
     public var name: StaticString {
@@ -50,6 +50,7 @@ public enum DMADebugCheck: UInt32, Sendable, CaseIterable {
         case .deviceWriteCPUOwned: "DEVICE_WRITE_CPU_OWNED"
         case .staleIOTLB: "STALE_IOTLB"
         case .cpuReadUnsynced: "CPU_READ_UNSYNCED"
+        case .cpuAccessDeviceOwned: "CPU_ACCESS_DEVICE_OWNED"
         }
     }
 }
@@ -112,10 +113,16 @@ public enum DMADebug {
             let unbound = machine.drivers.driverUnbound
             machine.drivers.driverUnbound = { dev in
                 unbound?(dev)
+                if CPUTrap.on {
+                    CPUTrap.drain()
+                    swiommu_glue_trap_release_device(UInt(bitPattern: dev))
+                }
                 if active { driverUnbound(dev) }
             }
         }
         Machine.shutdownHooks.append { _ in
+            if CPUTrap.on { CPUTrap.drain() }
+            swiommu_glue_trap_release_all()
             active = false
             DebugTable.dropAll()
         }
@@ -201,11 +208,20 @@ public enum DMADebug {
 
     public static func setAbort(_ on: Bool) { lock.withLock { abortOnError = on } }
 
+    /// Switch the CPU trap (DMADebugCPUTrap.swift): 0, or -EOPNOTSUPP off x86-64 Linux.
+    public static func trapCPUAccess(_ on: Bool) -> Int32 { CPUTrap.enable(on) }
+
     // MARK: What was found
 
-    public static var errorCount: UInt { lock.withLock { errors } }
+    public static var errorCount: UInt {
+        if CPUTrap.on { CPUTrap.drain() }
+        return lock.withLock { errors }
+    }
 
-    public static var lastMessage: UnsafePointer<CChar> { UnsafePointer(lastText) }
+    public static var lastMessage: UnsafePointer<CChar> {
+        if CPUTrap.on { CPUTrap.drain() }
+        return UnsafePointer(lastText)
+    }
 
     public static func reset() {
         lock.withLock {
@@ -216,7 +232,10 @@ public enum DMADebug {
         }
     }
 
-    public static var recordCount: Int { lock.withLock { kept.count } }
+    public static var recordCount: Int {
+        if CPUTrap.on { CPUTrap.drain() }
+        return lock.withLock { kept.count }
+    }
 
     /// Record `index`, oldest first; nil past the end.
     public static func record(_ index: Int) -> DMADebugRecord? {

@@ -61,6 +61,10 @@ extension DMADebug {
         // no stack and no program text (mapSingle looks at the CPU address instead).
         enter(dev, .single, devAddr: result.rawValue, size: size, paddr: phys.rawValue, direction: direction,
               mapError: primary ? .notChecked : .notApplicable, route: route, attributes: attributes, trackLine: primary)
+        if primary && CPUTrap.on && CPUTrap.applies(dev, direction) {
+            CPUTrap.arm(dev, pa: phys.rawValue, size: UInt64(size), key: result.rawValue, keyLength: UInt64(size),
+                        devAddr: result.rawValue, direction: direction)
+        }
     }
 
     /// The checks of dma_map_single()'s CPU address. Memory that is not simulated RAM's linear map is an
@@ -188,6 +192,7 @@ extension DMADebug {
             }
             if let pieces, pieces.pointee.references == 0 { free(pieces) }
         }
+        if mapped > 0 && CPUTrap.on && CPUTrap.applies(dev, direction) { CPUTrap.armSG(dev, sgl, nents: nents, direction: direction) }
     }
 
     /// Kernel: check_sg_segment (dma_get_max_seg_size, dma_get_seg_boundary).
@@ -264,6 +269,7 @@ extension DMADebug {
         forEachReference(dev, sgl, nents: nents, direction: direction, allWhenUnknown: false) { ref, i in
             checkSync(dev, ref, toCPU: !forDevice, refreshPieces: i == 0)
         }
+        if forDevice && CPUTrap.on && CPUTrap.applies(dev, direction) { CPUTrap.armSG(dev, sgl, nents: nents, direction: direction) }
     }
 
     /// The mapping containing the synced range must exist; unless it is bidirectional, the sync's direction
@@ -306,6 +312,10 @@ extension DMADebug {
             }
         }
         if tookBackUnsynced { cpuReadUnsynced(entry) }
+        if !toCPU && entry.type == .single && CPUTrap.on && CPUTrap.applies(dev, entry.direction) {
+            CPUTrap.arm(dev, pa: entry.paddr, size: entry.size, key: entry.devAddr, keyLength: entry.size,
+                        devAddr: entry.devAddr, direction: entry.direction)
+        }
     }
 
     // MARK: Allocations. Kernel: debug_dma_alloc_coherent, debug_dma_free_coherent, debug_dma_alloc_pages,

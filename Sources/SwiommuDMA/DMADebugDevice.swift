@@ -93,6 +93,10 @@ extension DMADebug {
 
     /// The checksum of an entry's buffer as the CPU sees it now.
     static func checksum(of e: UnsafeMutablePointer<DebugEntry>) -> UInt64 {
+        withCPUTrapSuspended { checksumNow(of: e) }
+    }
+
+    private static func checksumNow(of e: UnsafeMutablePointer<DebugEntry>) -> UInt64 {
         DMALayer.withCurrent { layer in
             var h: UInt64 = 0
             if let pieces = e.pointee.pieces {

@@ -11,6 +11,15 @@ import SwiommuPlatform
 public enum DMAHooks {
     // MARK: Streaming mappings. Kernel: trace_dma_map_page/debug_dma_map_page and their unmaps.
 
+    /// Before an unmap or a sync: dma-debug's CPU trap opens what it closed under the mapping that `key`
+    /// (its DMA address, or its scatterlist) names, since the CPU gets the buffer back or the library is
+    /// about to touch it. No kernel counterpart.
+    @inline(__always)
+    static func willTouch(_ dev: UnsafeMutablePointer<Device>, key: UInt64) {
+        guard swiommu_glue_hooks_any() else { return }
+        if DMADebug.CPUTrap.on { DMADebug.CPUTrap.release(dev, key: key) }
+    }
+
     /// `route`: the route a dma_map_page_attrs_multi() call mapped on (nil: the device's path);
     /// `primary`: false for the routes whose address that call does not return.
     @inline(__always)

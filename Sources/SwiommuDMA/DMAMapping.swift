@@ -137,6 +137,7 @@ public enum DMAMapping {
     public static func unmapPage(_ layer: DMALayer, _ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int,
                                  direction dir: dma_data_direction, attributes: DMAAttributes) {
         guard let direction = checkDirection(dev, dir, "dma_unmap_page_attrs") else { return }
+        DMAHooks.willTouch(dev, key: address.rawValue)
         switch path(dev) {
         case .direct:
             DMADirect.unmapPage(dev, layer.memory, address: address, size: size, direction: direction, attributes: attributes)
@@ -209,6 +210,7 @@ public enum DMAMapping {
     public static func unmapSG(_ layer: DMALayer, _ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>,
                                count nents: Int32, direction dir: dma_data_direction, attributes: DMAAttributes) {
         guard let direction = checkDirection(dev, dir, "dma_unmap_sg_attrs") else { return }
+        DMAHooks.willTouch(dev, key: UInt64(UInt(bitPattern: sgl)))
         DMAHooks.unmapSG(dev, sgl, nents: nents, direction: direction, attributes: attributes)
         switch path(dev) {
         case .direct:
@@ -273,6 +275,7 @@ public enum DMAMapping {
                                   direction dir: dma_data_direction, forDevice: Bool) {
         guard let direction = checkDirection(dev, dir, forDevice ? "dma_sync_single_for_device" : "dma_sync_single_for_cpu")
         else { return }
+        DMAHooks.willTouch(dev, key: address.rawValue)
         switch path(dev) {
         case .direct:
             if forDevice {
@@ -299,6 +302,7 @@ public enum DMAMapping {
                               count nents: Int32, direction dir: dma_data_direction, forDevice: Bool) {
         guard let direction = checkDirection(dev, dir, forDevice ? "dma_sync_sg_for_device" : "dma_sync_sg_for_cpu")
         else { return }
+        DMAHooks.willTouch(dev, key: UInt64(UInt(bitPattern: sgl)))
         switch path(dev) {
         case .direct:
             if forDevice {

@@ -88,6 +88,10 @@ struct device;
  *	again without syncing it for cpu after the device wrote it [device address=...] [size=...] [mapped
  *	with %s]": on a non-coherent device, the CPU took the device's data back without dma_sync_*_for_cpu()
  *	(it read stale lines); found at that sync_for_device, not when the CPU reads.
+ * @SWIOMMU_DMA_DEBUG_CPU_ACCESS_DEVICE_OWNED: swiommu, with swiommu_dma_debug_trap_cpu_access() on: "swiommu:
+ *	CPU read of DMA memory the device owns [device address=...] [size=...] [mapped with %s] [offset=%llu]
+ *	[ip=0x%llx]: no dma_sync_*_for_cpu() or dma_unmap_*() first" ("CPU write to" for a write): the CPU
+ *	itself touched a buffer a non-coherent device may write, caught at the instruction (@ip).
  */
 enum swiommu_dma_debug_kind {
 	SWIOMMU_DMA_DEBUG_FREE_INVALID,
@@ -116,6 +120,7 @@ enum swiommu_dma_debug_kind {
 	SWIOMMU_DMA_DEBUG_DEVICE_WRITE_CPU_OWNED,
 	SWIOMMU_DMA_DEBUG_STALE_IOTLB,
 	SWIOMMU_DMA_DEBUG_CPU_READ_UNSYNCED,
+	SWIOMMU_DMA_DEBUG_CPU_ACCESS_DEVICE_OWNED,
 };
 
 /**
@@ -227,6 +232,28 @@ int swiommu_dma_debug_set_filter(const char *name);
  * @on: on or off (off by default).
  */
 void swiommu_dma_debug_set_abort(bool on);
+
+/**
+ * swiommu_dma_debug_trap_cpu_access() - catch the CPU's own accesses to streaming buffers a non-coherent
+ * device owns (swiommu's extension; off by default). From a dma_map_*() (or dma_sync_*_for_device()) of a
+ * buffer mapped DMA_FROM_DEVICE or DMA_BIDIRECTIONAL for a non-coherent device until its
+ * dma_sync_*_for_cpu() or dma_unmap_*(), the host pages under the CPU's view of the buffer are closed with
+ * mprotect(). An access by the CPU faults; a SIGSEGV handler notes it when it falls inside such a buffer,
+ * lets the instruction complete (one single-step, then a SIGTRAP closes the page again) and the program
+ * goes on reading what it would have read. Each access noted becomes a %SWIOMMU_DMA_DEBUG_CPU_ACCESS_DEVICE_OWNED
+ * error when the buffer is synced or unmapped, or when the errors are read (swiommu_dma_debug_errors(),
+ * _record_count(), _record(), _last()). Other bytes of a closed page (a neighbouring kmalloc() object)
+ * stay usable, only slower. Faults on other pages go to the SIGSEGV handler installed before. Costs: two
+ * signals per access to a closed page; nothing while off. Not for programs under a debugger that stops on
+ * SIGSEGV/SIGTRAP (gdb: "handle SIGSEGV SIGTRAP nostop noprint pass"), nor under ThreadSanitizer.
+ * Works only while dma-debug is on. A sync of part of a buffer opens (and a sync for the device closes)
+ * the whole buffer; a scatterlist is named by its first entry, as its syncs and unmap name it.
+ * @on: on or off. Off opens every page it closed.
+ *
+ * Return: 0; -EOPNOTSUPP where the single-step it needs is not built (only x86-64 Linux has it);
+ * another negative errno if the handlers cannot be installed.
+ */
+int swiommu_dma_debug_trap_cpu_access(bool on);
 
 /**
  * swiommu_dma_debug_mappings() - mappings dma-debug tracks (the kernel's nr_total_entries -

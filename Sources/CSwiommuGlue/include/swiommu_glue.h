@@ -241,4 +241,27 @@ void swiommu_glue_trace_emit(const char *system, const char *event, const char *
 /* Open (truncate) @path for ftrace text, writing the header; NULL closes. 0 or -errno. */
 int swiommu_glue_trace_open(const char *path);
 
+/* dma-debug's CPU trap (cputrap.c): host pages of device-owned buffers closed with mprotect. */
+struct swiommu_glue_trap_hit {
+	uintptr_t dev;
+	uint64_t dev_addr, size, offset, ip;
+	int dir;
+	bool write;
+};
+/* Install (or remove) the SIGSEGV/SIGTRAP handlers: 0, or -EOPNOTSUPP off x86-64 Linux. */
+int swiommu_glue_trap_install(bool on);
+bool swiommu_glue_trap_installed(void);
+/* Close the pages under [start, start+len) until a release of (dev, key in [key, key+key_len)). 0 or -ENOSPC. */
+int swiommu_glue_trap_arm(uintptr_t start, uint64_t len, uintptr_t dev, uint64_t key, uint64_t key_len,
+			  uint64_t dev_addr, uint64_t size, int dir);
+unsigned int swiommu_glue_trap_release(uintptr_t dev, uint64_t key);
+void swiommu_glue_trap_release_device(uintptr_t dev);
+void swiommu_glue_trap_release_all(void);
+unsigned int swiommu_glue_trap_armed(void);
+/* Move up to @max recorded accesses to @out; *@dropped gets those the table had no room for. */
+unsigned int swiommu_glue_trap_drain(struct swiommu_glue_trap_hit *out, unsigned int max, unsigned long *dropped);
+/* The library's own reads of armed memory: pages open until the matching resume. */
+void swiommu_glue_trap_suspend(void);
+void swiommu_glue_trap_resume(void);
+
 #endif /* _SWIOMMU_GLUE_H */
