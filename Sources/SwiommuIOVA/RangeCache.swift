@@ -32,9 +32,10 @@ struct RangeCache {
         var workDue: UInt64 = 0
     }
 
+    /// Per CPU number, its slot or nil. Made under the domain's lock, published with a release store and read
+    /// by the fast path with an acquire load (`IOVADomain.slot(for:)`).
     var slots: UnsafeMutablePointer<UnsafeMutableRawPointer?>? = nil
     var depots: UnsafeMutablePointer<Depot>? = nil
-    var slotCount = 0
     /// Whether the fast path may rely on membarrier(2) (`AsymmetricFence`).
     var expedited = false
 
@@ -75,7 +76,6 @@ struct RangeCache {
         }
         slots = nil
         depots = nil
-        slotCount = 0
     }
 
     /// Ranges held, full magazines in the depots, bytes held.
@@ -320,7 +320,7 @@ extension IOVADomain {
     // MARK: Slots
 
     @inline(__always) func slot(for cpu: Int) -> Slot? {
-        if let raw = rangeCache.slots.unsafelyUnwrapped[cpu] { return Slot(raw) }
+        if let raw = swiommu_glue_atomic_load_acquire_ptr(rangeCache.slots.unsafelyUnwrapped + cpu) { return Slot(raw) }
         return createSlot(cpu)
     }
 
@@ -346,27 +346,26 @@ extension IOVADomain {
             s.setLoaded(c, a)
             s.setPrevious(c, b)
         }
-        atomicMemoryFence(ordering: .releasing)
-        slots[cpu] = raw
-        rangeCache.slotCount += 1
+        swiommu_glue_atomic_store_release_ptr(slots + cpu, raw)
         return s
     }
 
-    /// Mark the slot in use; wait while a drainer holds it.
+    /// Mark the slot in use; wait while a drainer holds it. The acquire load of `drain` pairs with the drainer's
+    /// release store that gives the slot back (the acquire/release pairs order the magazines' contents; the
+    /// fence pair only decides who goes first).
     @inline(__always) func enter(_ s: Slot) {
         while true {
             swiommu_glue_atomic_store_long(s.busy, 1)
             AsymmetricFence.light(expedited: rangeCache.expedited)
-            if swiommu_glue_atomic_load_long(s.drain) == 0 { break }
+            if swiommu_glue_atomic_load_acquire_long(s.drain) == 0 { break }
             swiommu_glue_atomic_store_long(s.busy, 0)
             while swiommu_glue_atomic_load_long(s.drain) != 0 { sched_yield() }
         }
-        atomicMemoryFence(ordering: .acquiring)
     }
 
+    /// Leave the slot: a release store, which the drainer's acquire load of `busy` pairs with.
     @inline(__always) func exit(_ s: Slot) {
-        atomicMemoryFence(ordering: .releasing)
-        swiommu_glue_atomic_store_long(s.busy, 0)
+        swiommu_glue_atomic_store_release_long(s.busy, 0)
     }
 
     // MARK: Get and insert
@@ -539,8 +538,7 @@ extension IOVADomain {
         defer { unlockWriter() }
         guard alive, let slots = rangeCache.slots, let raw = slots[cpu] else { return }
         let s = Slot(raw)
-        slots[cpu] = nil
-        rangeCache.slotCount -= 1
+        swiommu_glue_atomic_store_release_ptr(slots + cpu, nil)
         for c in 0..<RangeCache.sizeClasses {
             for m in [s.loaded(c), s.previous(c)] {
                 freeRanges(of: m)
@@ -567,16 +565,14 @@ extension IOVADomain {
         if !taken.isEmpty { AsymmetricFence.heavy() }
         var ranges: [(pfn: UInt64, index: UInt32)] = []
         for s in taken {
-            while swiommu_glue_atomic_load_long(s.busy) != 0 { sched_yield() }
-            atomicMemoryFence(ordering: .acquiring)
+            while swiommu_glue_atomic_load_acquire_long(s.busy) != 0 { sched_yield() }
             for c in 0..<RangeCache.sizeClasses {
                 for m in [s.loaded(c), s.previous(c)] {
                     for k in 0..<m.size { ranges.append((m.pfns[k], m.indices[k])) }
                     m.size = 0
                 }
             }
-            atomicMemoryFence(ordering: .releasing)
-            swiommu_glue_atomic_store_long(s.drain, 0)
+            swiommu_glue_atomic_store_release_long(s.drain, 0)
         }
         for r in ranges { freeCachedRangeLocked(pfn: r.pfn, index: r.index) }
         for c in 0..<RangeCache.sizeClasses {
