@@ -108,6 +108,7 @@ extension DMAMapping {
                                       attributes: DMAAttributes, channels mask: UInt) {
         guard let direction = checkDirection(dev, dir, "dma_unmap_page_attrs_multi"),
               let channels = channels(dev, mask: mask, "dma_unmap_page_attrs_multi") else { return }
+        var first = true
         for (route, members) in routeGroups(dev, channels) {
             if case .unavailable = route {
                 unavailable(dev, "dma_unmap_page_attrs_multi", channel: members[0])
@@ -115,7 +116,8 @@ extension DMAMapping {
             }
             let addr = DMAAddress(addresses[members[0]])
             unmapRoute(layer, dev, route, addr, size, direction, attributes)
-            DMAHooks.unmapPage(dev, address: addr, size: size, direction: direction, attributes: attributes)
+            DMAHooks.unmapPage(dev, address: addr, size: size, direction: direction, attributes: attributes, primary: first)
+            first = false
         }
     }
 

@@ -32,11 +32,12 @@ public enum DMAHooks {
         }
     }
 
+    /// `primary`: false for the further routes of a dma_unmap_page_attrs_multi() call (counted once, as its map).
     @inline(__always)
     static func unmapPage(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
-                          attributes: DMAAttributes) {
+                          attributes: DMAAttributes, primary: Bool = true) {
         guard swiommu_glue_hooks_any() else { return }
-        if DMACounters.enabled {
+        if DMACounters.enabled && primary {
             DMACounters.add(dev, .unmaps, 1)
             DMACounters.add(dev, .unmappedBytes, size)
         }
