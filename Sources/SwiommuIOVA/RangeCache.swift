@@ -78,14 +78,13 @@ struct RangeCache {
         depots = nil
     }
 
-    /// Ranges held, full magazines in the depots, bytes held.
-    func census() -> (entries: Int, depotMagazines: Int, bytes: Int) {
+    /// Ranges held, full magazines in the depots, bytes held. `eachSlot` visits the slots (see
+    /// `IOVADomain.withSlotsHeld`: their owners may be using them).
+    func census(eachSlot: ((Slot) -> Void) -> Void) -> (entries: Int, depotMagazines: Int, bytes: Int) {
         var entries = 0, depotMagazines = 0, bytes = 0
-        if let slots {
+        if slots != nil {
             bytes += ThreadCPU.maxCPUs * 8
-            for cpu in 0..<ThreadCPU.maxCPUs {
-                guard let raw = slots[cpu] else { continue }
-                let s = Slot(raw)
+            eachSlot { s in
                 bytes += RangeCache.slotBytes + 2 * RangeCache.sizeClasses * Magazine.byteCount
                 for c in 0..<RangeCache.sizeClasses { entries += s.loaded(c).size + s.previous(c).size }
             }
@@ -264,10 +263,9 @@ extension IOVADomain {
     /// Put a validated allocated node into the calling thread's rcache, or free it to the tree when the rcache
     /// cannot take it.
     @inline(__always) func cache(index: UInt32, pfn: UInt64, sizeClass c: Int, slot: Slot? = nil) {
-        let n = tree.node(index)
-        n.pointee.node.state = NodeState.cached
+        setStateUnlocked(index, NodeState.cached)
         if !rangeCacheInsert(pfn: pfn, index: index, sizeClass: c, slot: slot) {
-            n.pointee.node.state = NodeState.allocated
+            setStateUnlocked(index, NodeState.allocated)
             free(pfn: IOVAPFN(pfn))
         }
     }
@@ -415,7 +413,7 @@ extension IOVADomain {
         exit(s)
         guard let got else { return 0 }
         // The kernel takes a cached pfn 0 for a miss; that range then stays allocated, as there.
-        tree.node(got.index).pointee.node.state = NodeState.allocated
+        setStateUnlocked(got.index, NodeState.allocated)
         s.setRecent(pfn: got.pfn, index: got.index, sizeClass: c)
         return got.pfn
     }
@@ -548,13 +546,12 @@ extension IOVADomain {
         Glibc.free(raw)
     }
 
-    /// Kernel: the flush in `alloc_iova_fast`: `free_cpu_cached_iovas` for every CPU, then
-    /// `free_global_cached_iovas`. Each thread's slot is taken from it (it waits, if it is in a fast call,
-    /// only for that call to end), emptied, and given back before the ranges go to the tree.
-    func flushRangeCaches() {
-        lockWriter()
-        defer { unlockWriter() }
-        guard let slots = rangeCache.slots, rangeCache.depots != nil else { return }
+    /// Run `body` on every CPU's slot while its owner is kept out of it: the drainer's side of `enter`/`exit`.
+    /// Each slot is taken from its thread (which waits, if it is in a fast call, only for that call to end),
+    /// and given back after `body`. Caller holds the domain's lock (drainers take turns under it; an owner
+    /// never waits for the lock inside its busy section).
+    func withSlotsHeld(_ body: (Slot) -> Void) {
+        guard let slots = rangeCache.slots else { return }
         var taken: [Slot] = []
         for cpu in 0..<ThreadCPU.maxCPUs {
             guard let raw = slots[cpu] else { continue }
@@ -563,16 +560,28 @@ extension IOVADomain {
             taken.append(s)
         }
         if !taken.isEmpty { AsymmetricFence.heavy() }
-        var ranges: [(pfn: UInt64, index: UInt32)] = []
         for s in taken {
             while swiommu_glue_atomic_load_acquire_long(s.busy) != 0 { sched_yield() }
+            body(s)
+            swiommu_glue_atomic_store_release_long(s.drain, 0)
+        }
+    }
+
+    /// Kernel: the flush in `alloc_iova_fast`: `free_cpu_cached_iovas` for every CPU, then
+    /// `free_global_cached_iovas`. Each thread's slot is taken from it (it waits, if it is in a fast call,
+    /// only for that call to end), emptied, and given back before the ranges go to the tree.
+    func flushRangeCaches() {
+        lockWriter()
+        defer { unlockWriter() }
+        guard rangeCache.slots != nil, rangeCache.depots != nil else { return }
+        var ranges: [(pfn: UInt64, index: UInt32)] = []
+        withSlotsHeld { s in
             for c in 0..<RangeCache.sizeClasses {
                 for m in [s.loaded(c), s.previous(c)] {
                     for k in 0..<m.size { ranges.append((m.pfns[k], m.indices[k])) }
                     m.size = 0
                 }
             }
-            swiommu_glue_atomic_store_release_long(s.drain, 0)
         }
         for r in ranges { freeCachedRangeLocked(pfn: r.pfn, index: r.index) }
         for c in 0..<RangeCache.sizeClasses {
