@@ -80,11 +80,11 @@ struct RangeCache {
 
     /// Ranges held, full magazines in the depots, bytes held. `eachSlot` visits the slots (see
     /// `IOVADomain.withSlotsHeld`: their owners may be using them).
-    func census(eachSlot: ((Slot) -> Void) -> Void) -> (entries: Int, depotMagazines: Int, bytes: Int) {
+    func census(eachSlot: ((Int, Slot) -> Void) -> Void) -> (entries: Int, depotMagazines: Int, bytes: Int) {
         var entries = 0, depotMagazines = 0, bytes = 0
         if slots != nil {
             bytes += ThreadCPU.maxCPUs * 8
-            eachSlot { s in
+            eachSlot { _, s in
                 bytes += RangeCache.slotBytes + 2 * RangeCache.sizeClasses * Magazine.byteCount
                 for c in 0..<RangeCache.sizeClasses { entries += s.loaded(c).size + s.previous(c).size }
             }
@@ -550,19 +550,19 @@ extension IOVADomain {
     /// Each slot is taken from its thread (which waits, if it is in a fast call, only for that call to end),
     /// and given back after `body`. Caller holds the domain's lock (drainers take turns under it; an owner
     /// never waits for the lock inside its busy section).
-    func withSlotsHeld(_ body: (Slot) -> Void) {
+    func withSlotsHeld(_ body: (Int, Slot) -> Void) {
         guard let slots = rangeCache.slots else { return }
-        var taken: [Slot] = []
+        var taken: [(Int, Slot)] = []
         for cpu in 0..<ThreadCPU.maxCPUs {
             guard let raw = slots[cpu] else { continue }
             let s = Slot(raw)
             swiommu_glue_atomic_store_long(s.drain, 1)
-            taken.append(s)
+            taken.append((cpu, s))
         }
         if !taken.isEmpty { AsymmetricFence.heavy() }
-        for s in taken {
+        for (cpu, s) in taken {
             while swiommu_glue_atomic_load_acquire_long(s.busy) != 0 { sched_yield() }
-            body(s)
+            body(cpu, s)
             swiommu_glue_atomic_store_release_long(s.drain, 0)
         }
     }
@@ -575,7 +575,7 @@ extension IOVADomain {
         defer { unlockWriter() }
         guard rangeCache.slots != nil, rangeCache.depots != nil else { return }
         var ranges: [(pfn: UInt64, index: UInt32)] = []
-        withSlotsHeld { s in
+        withSlotsHeld { _, s in
             for c in 0..<RangeCache.sizeClasses {
                 for m in [s.loaded(c), s.previous(c)] {
                     for k in 0..<m.size { ranges.append((m.pfns[k], m.indices[k])) }

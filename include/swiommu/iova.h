@@ -113,7 +113,8 @@ int swiommu_iova_get_stats(struct iova_domain *iovad, struct swiommu_iova_stats 
 /**
  * swiommu_iova_check() - check the domain's internal invariants: tree order, no overlaps, balance, the
  * gap augmentation, node states and counts, cached nodes in the tree, rcache contents. Each problem
- * found is a WARN record naming it.
+ * found is a WARN record naming it. Call it while no other thread allocates or frees in the domain (it is
+ * safe meanwhile, but a range moving between a thread's rcache and the tree can look inconsistent).
  * @iovad: the domain.
  *
  * Return: 0 when consistent, the number of problems found, or -EINVAL for a NULL or uninitialised
