@@ -115,6 +115,7 @@ extension DMAMapping {
                 continue
             }
             let addr = DMAAddress(addresses[members[0]])
+            DMAHooks.willUnmapPage(dev, address: addr, size: size, direction: direction)
             unmapRoute(layer, dev, route, addr, size, direction, attributes)
             DMAHooks.unmapPage(dev, address: addr, size: size, direction: direction, attributes: attributes, primary: first)
             first = false
