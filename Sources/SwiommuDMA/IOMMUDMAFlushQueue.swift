@@ -151,7 +151,11 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
             ring.lock()
             // First remove all entries from the flush queue that have already been flushed out on another CPU.
             freeLocked(ring)
-            if ring.isFull {
+            // The kernel flushes once here. But a flush another thread started before these entries were
+            // queued, and has not finished, keeps the finish count below their counter after this thread's own
+            // flush: that frees nothing, and adding to the still full ring would overwrite it (losing every
+            // queued IOVA). Each flush of our own raises the count by one, so a few rounds always make room.
+            while ring.isFull {
                 flushIOTLB()
                 freeLocked(ring)
             }
