@@ -47,7 +47,7 @@ swift-test: deps
 # tests/tsan.supp names the lock-free patterns TSan cannot model.
 TSAN_SWIFT_TESTS := ThreadTests|IOMMUDMACookieTests|concurrentMapsOfDisjointRanges
 swift-tsan: deps
-	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
+	SWIOMMU_TSAN=1 TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
 	  swift test --no-parallel --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SWIFT_TESTS)'
 
 bench: build

@@ -52,6 +52,10 @@ func runThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
     for t in threads { pthread_join(t, nil) }
 }
 
+/// ThreadSanitizer makes every call tens of times slower: under `make swift-tsan` (which sets SWIOMMU_TSAN) the
+/// long thread test runs a quarter of its iterations, plenty for the race detection.
+let underTSan = getenv("SWIOMMU_TSAN") != nil
+
 @Suite(.serialized) struct ThreadTests {
     @Test func concurrentFastAndSlowCallsNeverOverlap() throws {
         let limit: UInt64 = (1 << 15) - 1
@@ -61,7 +65,7 @@ func runThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
         let overlaps = Atomic<Int>(0)
         let done = Atomic<Int>(0)
         let workers = 4
-        let iterations = 40000
+        let iterations = underTSan ? 10000 : 40000
         runThreads(workers + 1) { t in
             var rng = SplitMix64(seed: UInt64(100 + t))
             if t == workers {
