@@ -3,7 +3,7 @@ PACKAGES := cmake ninja-build libcmocka-dev pkg-config libfdt-dev device-tree-co
 BUILD    := build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test ctest swift-test bench install clean board
+.PHONY: all deps build demo test ctest swift-test swift-tsan bench install clean board
 
 all: build
 
@@ -32,14 +32,23 @@ build: deps $(BUILD)/build.ninja
 demo: build
 	$(BUILD)/swiommu demo
 
-# Every cmocka suite and C check through ctest, then every Swift test.
-test: build ctest swift-test
+# Every cmocka suite and C check through ctest (the concurrency suite also under ThreadSanitizer), then every
+# Swift test, then the Swift tests that run threads again under ThreadSanitizer.
+test: build ctest swift-test swift-tsan
 
 ctest: build
 	ctest --test-dir $(BUILD) --output-on-failure -V
 
 swift-test: deps
 	swift test --no-parallel
+
+# The Swift tests that start threads, under ThreadSanitizer, in the scratch folder whose TSan library the TSan
+# cmocka suites use (CMakeLists.txt); only these tests run (the whole test product under TSan takes minutes).
+# tests/tsan.supp names the lock-free patterns TSan cannot model.
+TSAN_SWIFT_TESTS := ThreadTests|IOMMUDMACookieTests|concurrentMapsOfDisjointRanges
+swift-tsan: deps
+	SWIOMMU_TSAN=1 TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
+	  swift test --no-parallel --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SWIFT_TESTS)'
 
 bench: build
 	$(BUILD)/swiommu_bench $(ARGS)
@@ -52,4 +61,4 @@ board: deps
 	tools/embed-board.sh
 
 clean:
-	rm -rf $(BUILD) .build
+	rm -rf $(BUILD) .build .build-tsan

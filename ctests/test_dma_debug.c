@@ -856,6 +856,55 @@ static void the_cpu_trap_watches_lists_and_only_what_the_device_may_write(void *
 	second[0] = 0;
 }
 
+/* What the trace callback of the unmap below did: it maps the address that unmap just freed, again. */
+static struct {
+	struct device *dev;
+	dma_addr_t again;
+	int write;
+	bool done;
+} reuse;
+
+static void map_again_in_the_unmap(const char *system, const char *event, const char *line, void *data)
+{
+	(void)system; (void)line; (void)data;
+	if (strcmp(event, "dma_unmap_page") != 0 || reuse.done)
+		return;
+	reuse.done = true;
+	reuse.again = dma_map_page(reuse.dev, pg, 64, 64, DMA_FROM_DEVICE);
+	if (dma_mapping_error(reuse.dev, reuse.again))
+		return;
+	reuse.write = swiommu_dma_write(reuse.dev, 0, reuse.again, "rx", 3);
+	dma_unmap_page(reuse.dev, reuse.again, 64, DMA_FROM_DEVICE);
+}
+
+/*
+ * Once an unmap has freed its IOVA, another thread may map it again at once (the IOVA rcache hands the last
+ * freed range out first). dma-debug forgets the old mapping before the backend frees the address, so the
+ * device's access to the new mapping never meets the old entry (here: "device wrote device read-only DMA
+ * memory" of the old DMA_TO_DEVICE mapping). The trace event of dma_unmap_page, emitted after the backend,
+ * stands in for the other thread.
+ */
+static void an_iova_mapped_again_while_its_unmap_returns(void **state)
+{
+	(void)state;
+	struct device *eng = swiommu_find_device(ENGINE_PATH);
+
+	memset(&reuse, 0, sizeof(reuse));
+	reuse.dev = eng;
+	dma_addr_t a = map(eng, pg, 0, 64, DMA_TO_DEVICE);
+
+	assert_int_equal(swiommu_trace_enable("dma:dma_unmap_page"), 0);
+	swiommu_trace_set_callback(map_again_in_the_unmap, NULL);
+	dma_unmap_page(eng, a, 64, DMA_TO_DEVICE);
+	swiommu_trace_set_callback(NULL, NULL);
+	swiommu_trace_enable(NULL);
+	assert_true(reuse.done);
+	assert_int_equal(reuse.again, a + 64);	/* the IOVA page the unmap freed */
+	assert_int_equal(reuse.write, 0);
+	if (swiommu_dma_debug_errors())
+		fail_msg("%s", swiommu_dma_debug_last());
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -892,6 +941,7 @@ int main(void)
 		TEST(the_cpu_takes_back_what_a_noncoherent_device_wrote_without_a_sync),
 		TEST(the_cpu_trap_catches_the_access_itself),
 		TEST(the_cpu_trap_watches_lists_and_only_what_the_device_may_write),
+		TEST(an_iova_mapped_again_while_its_unmap_returns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -218,10 +218,11 @@ static void unmapping_or_syncing_a_foreign_address_warns_without_crashing(void *
 	(void)state;
 	struct device *dev = swiommu_find_device(NONCOH_PATH);
 
-	/* Not RAM: the cache maintenance of a non-coherent device cannot run. dma-debug reports each call too,
-	 * as the kernel's does, after the backend's WARN. */
+	/* Not RAM: the cache maintenance of a non-coherent device cannot run. dma-debug reports each call too (an
+	 * unmap before the backend's WARN, as swiommu checks unmaps before the backend runs; a sync after it). */
 	dma_unmap_page(dev, 0x1000, PAGE_SIZE, DMA_FROM_DEVICE);
-	assert_warned("device driver tries to free DMA memory it has not allocated [device address=0x0000000000001000]");
+	assert_int_equal(swiommu_warn_count(), 2);
+	assert_true(swiommu_log_contains("device driver tries to free DMA memory it has not allocated [device address=0x0000000000001000]"));
 	assert_true(swiommu_log_contains("is not simulated RAM"));
 	swiommu_warn_reset();
 	dma_sync_single_for_device(dev, 0x1000, 64, DMA_TO_DEVICE);
@@ -230,7 +231,7 @@ static void unmapping_or_syncing_a_foreign_address_warns_without_crashing(void *
 	/* Inside the swiotlb pool but held by no mapping. */
 	swiommu_log_reset();
 	dma_unmap_page(dev, default_swiotlb_base() + 3 * IO_TLB_SIZE, 64, DMA_TO_DEVICE);
-	assert_warned("device driver tries to free DMA memory it has not allocated");
+	assert_true(swiommu_log_contains("device driver tries to free DMA memory it has not allocated"));
 	assert_true(swiommu_log_contains("which no bounce mapping holds"));
 }
 

@@ -145,12 +145,40 @@ static void per_device_counters(void **state)
 	platform_driver_unregister(&dma32_driver);
 }
 
+static const struct of_device_id engine_ids[] = { { .compatible = "swiommu,dma-engine" }, { } };
+static struct platform_driver engine_driver = { .probe = nop_probe, .driver = { .name = "dump-engine", .of_match_table = engine_ids } };
+
+/* A multi-channel mapping is one map and, unmapped, one unmap, however many routes it spans (the engine's
+ * eight channels: two SMMUv3 domains and the direct path). */
+static void a_multi_channel_mapping_counts_once(void **state)
+{
+	(void)state;
+	struct swiommu_dma_counters c;
+	struct device *dev = swiommu_find_device("/soc/dma-controller@fe100000");
+	struct page *pg = alloc_page(GFP_KERNEL);
+	dma_addr_t addrs[8];
+
+	assert_int_equal(platform_driver_register(&engine_driver), 0);
+	swiommu_dma_counters_enable(true);
+	assert_false(dma_mapping_error(dev, dma_map_page_attrs_multi(dev, pg, 0, 512, DMA_TO_DEVICE, 0, 0xff, addrs)));
+	dma_unmap_page_attrs_multi(dev, addrs, 512, DMA_TO_DEVICE, 0, 0xff);
+	swiommu_dma_counters_enable(false);
+	assert_int_equal(swiommu_dma_get_counters(dev, &c), 0);
+	assert_int_equal(c.maps, 1);
+	assert_int_equal(c.unmaps, 1);
+	assert_int_equal(c.mapped_bytes, 512);
+	assert_int_equal(c.unmapped_bytes, 512);
+	__free_page(pg);
+	platform_driver_unregister(&engine_driver);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(a_domain_and_its_iotlb, boot, shut_down),
 		cmocka_unit_test_setup_teardown(the_iova_space_and_swiotlb, boot, shut_down),
 		cmocka_unit_test_setup_teardown(per_device_counters, boot, shut_down),
+		cmocka_unit_test_setup_teardown(a_multi_channel_mapping_counts_once, boot, shut_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 // The IOVA allocator's C API (linux/iova.h) and swiommu/iova.h: converts and dispatches to SwiommuIOVA.
 import CKernel
 import SwiommuBase
+import SwiommuDMA
 import SwiommuIOVA
 import SwiommuPlatform
 
@@ -154,12 +155,29 @@ public func abiIovaGetStats(_ iovad: UnsafeMutablePointer<iova_domain>?,
     guard let s = CIOVADomain.with(iovad, "swiommu_iova_get_stats", nil, { $0.statistics }) else {
         return Errno.invalid.negated
     }
-    stats.pointee = swiommu_iova_stats(
+    stats.pointee = cStatistics(s)
+    return 0
+}
+
+private func cStatistics(_ s: IOVAStatistics) -> swiommu_iova_stats {
+    swiommu_iova_stats(
         allocations: CUnsignedLong(s.allocations), cached: CUnsignedLong(s.cached),
         depot_magazines: CUnsignedLong(s.depotMagazines), node_bytes: CUnsignedLong(s.nodeBytes),
         pool_bytes: CUnsignedLong(s.poolBytes), cached_pfn_lo: CUnsignedLong(s.cachedPfnLo),
         cached32_pfn_lo: CUnsignedLong(s.cached32PfnLo), max32_alloc_size: CUnsignedLong(s.max32AllocSize),
         tree_height: CUnsignedLong(s.treeHeight), misaligned_gaps: CUnsignedLong(s.misalignedGaps))
+}
+
+@c(swiommu_iommu_dma_get_iova_stats)
+public func abiIommuDMAGetIovaStats(_ domain: UnsafeMutablePointer<iommu_domain>?,
+                                    _ stats: UnsafeMutablePointer<swiommu_iova_stats>?) -> CInt {
+    guard Machine.isUp else { return Errno.noDevice.negated }
+    guard let domain, !isNullOrError(domain), let stats else {
+        Kernel.warn("swiommu_iommu_dma_get_iova_stats: NULL or ERR_PTR domain, or NULL stats")
+        return Errno.invalid.negated
+    }
+    guard let s = IOMMUDMA.iovaStatistics(domain) else { return Errno.noDevice.negated }
+    stats.pointee = cStatistics(s)
     return 0
 }
 

@@ -108,15 +108,18 @@ extension DMAMapping {
                                       attributes: DMAAttributes, channels mask: UInt) {
         guard let direction = checkDirection(dev, dir, "dma_unmap_page_attrs_multi"),
               let channels = channels(dev, mask: mask, "dma_unmap_page_attrs_multi") else { return }
-        for (i, (route, members)) in routeGroups(dev, channels).enumerated() {
+        var first = true
+        for (route, members) in routeGroups(dev, channels) {
             if case .unavailable = route {
                 unavailable(dev, "dma_unmap_page_attrs_multi", channel: members[0])
                 continue
             }
             let addr = DMAAddress(addresses[members[0]])
             DMAHooks.willTouch(dev, key: addr.rawValue)
+            DMAHooks.willUnmapPage(dev, address: addr, size: size, direction: direction)
             unmapRoute(layer, dev, route, addr, size, direction, attributes)
-            DMAHooks.unmapPage(dev, address: addr, size: size, direction: direction, attributes: attributes, primary: i == 0)
+            DMAHooks.unmapPage(dev, address: addr, size: size, direction: direction, attributes: attributes, primary: first)
+            first = false
         }
     }
 

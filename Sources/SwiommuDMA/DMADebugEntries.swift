@@ -119,8 +119,17 @@ enum DebugTable {
     nonisolated(unsafe) static var freeCount = 0
     nonisolated(unsafe) static var minFree = 0
     nonisolated(unsafe) static var totalEntries = 0
-    /// The largest mapping tracked since boot: how far down a containing lookup must look.
-    nonisolated(unsafe) static var largest: UInt64 = 0
+    /// The largest mapping tracked since boot: how far down a containing lookup must look. Written under
+    /// `freeLock`, read by lookups that hold only a bucket's lock: an atomic word.
+    nonisolated(unsafe) static let largestWord: UnsafeMutablePointer<Int> = {
+        let p = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
+    static var largest: UInt64 {
+        get { UInt64(bitPattern: Int64(swiommu_glue_atomic_load_long(largestWord))) }
+        set { swiommu_glue_atomic_store_long(largestWord, Int(Int64(bitPattern: newValue))) }
+    }
 
     /// Make the tables and the first entries. False when out of host memory.
     static func setUp() -> Bool {

@@ -41,7 +41,17 @@ public enum DMAHooks {
         }
     }
 
-    /// `primary`: false for the routes of a dma_unmap_page_attrs_multi() call after the first (one call counts once).
+    /// Kernel: debug_dma_unmap_page, which swiommu calls before the backend unmaps where mapping.c calls it
+    /// after: once the backend has freed the address, another thread may map it again at once, and the device
+    /// accesses dma-debug checks (swiommu's) would meet this mapping's entry before the new one's.
+    @inline(__always)
+    static func willUnmapPage(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection) {
+        guard swiommu_glue_hooks_any() else { return }
+        if DMADebug.active { DMADebug.unmapPage(dev, address: address, size: size, direction: direction) }
+    }
+
+    /// After the backend unmapped (dma-debug's check ran before: willUnmapPage). `primary`: false for the
+    /// further routes of a dma_unmap_page_attrs_multi() call (counted once, as its map).
     @inline(__always)
     static func unmapPage(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int, direction: DMADirection,
                           attributes: DMAAttributes, primary: Bool = true) {
@@ -53,7 +63,6 @@ public enum DMAHooks {
         if Trace.enabled(.dmaUnmapPage) {
             DMATrace.unmap(.dmaUnmapPage, dev, address: address, size: size, direction: direction, attributes: attributes)
         }
-        if DMADebug.active { DMADebug.unmapPage(dev, address: address, size: size, direction: direction) }
     }
 
     /// Kernel: debug_dma_map_single (called from the dma_map_single_attrs inline, before the map).
@@ -127,6 +136,14 @@ public enum DMAHooks {
         }
     }
 
+    /// Kernel: debug_dma_unmap_resource, before the backend unmaps (as willUnmapPage, for the same reason).
+    @inline(__always)
+    static func willUnmapResource(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int,
+                                  direction: DMADirection) {
+        guard swiommu_glue_hooks_any() else { return }
+        if DMADebug.active { DMADebug.unmapResource(dev, address: address, size: size, direction: direction) }
+    }
+
     @inline(__always)
     static func unmapResource(_ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int,
                               direction: DMADirection, attributes: DMAAttributes) {
@@ -134,7 +151,6 @@ public enum DMAHooks {
         if Trace.enabled(.dmaUnmapResource) {
             DMATrace.unmap(.dmaUnmapResource, dev, address: address, size: size, direction: direction, attributes: attributes)
         }
-        if DMADebug.active { DMADebug.unmapResource(dev, address: address, size: size, direction: direction) }
     }
 
     // MARK: Syncs. Kernel: trace_dma_sync_* / debug_dma_sync_*.

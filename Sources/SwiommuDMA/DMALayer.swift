@@ -46,21 +46,27 @@ public enum DMACounters {
         set { Counting.enabled = newValue }
     }
 
+    /// The counters of a device's state, as words for the atomics. Reached by offset: `&st.pointee.counters`
+    /// would be a formal modify access of the whole state, which the threads that read its routes race with.
+    @inline(__always)
+    static func words(_ st: UnsafeMutablePointer<DMADeviceState>) -> UnsafeMutablePointer<Int> {
+        (UnsafeMutableRawPointer(st) + countersOffset).assumingMemoryBound(to: Int.self)
+    }
+
+    static let countersOffset = MemoryLayout<DMADeviceState>.offset(of: \DMADeviceState.counters)!
+
     /// Add `value` to a counter of `dev` (a device the DMA layer configured; others are not counted).
     @inline(__always)
     static func add(_ dev: UnsafeMutablePointer<Device>, _ kind: Kind, _ value: Int) {
         guard enabled, let st = DMALayer.state(dev) else { return }
-        withUnsafeMutablePointer(to: &st.pointee.counters) {
-            $0.withMemoryRebound(to: Int.self, capacity: 6) { _ = swiommu_glue_atomic_add_long($0 + kind.rawValue, value) }
-        }
+        _ = swiommu_glue_atomic_add_long(words(st) + kind.rawValue, value)
     }
 
     /// The counters of `dev`, nil for a device the DMA layer has not configured (not bound).
     public static func read(_ dev: UnsafeMutablePointer<Device>) -> [Int]? {
         guard let st = DMALayer.state(dev) else { return nil }
-        return withUnsafeMutablePointer(to: &st.pointee.counters) {
-            $0.withMemoryRebound(to: Int.self, capacity: 6) { p in (0..<6).map { swiommu_glue_atomic_load_long(p + $0) } }
-        }
+        let p = words(st)
+        return (0..<6).map { swiommu_glue_atomic_load_long(p + $0) }
     }
 }
 
@@ -105,7 +111,7 @@ public final class DMALayer: @unchecked Sendable {
         installed = true
         DMADebug.install()
         Machine.bootHooks.append { machine in
-            WarnOnce.fired = []
+            WarnOnce.reset()
             let layer = DMALayer(machine: machine)
             up = Unmanaged.passRetained(layer)
             let configure = machine.drivers.dmaConfigure

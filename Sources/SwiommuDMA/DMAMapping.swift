@@ -138,6 +138,7 @@ public enum DMAMapping {
                                  direction dir: dma_data_direction, attributes: DMAAttributes) {
         guard let direction = checkDirection(dev, dir, "dma_unmap_page_attrs") else { return }
         DMAHooks.willTouch(dev, key: address.rawValue)
+        DMAHooks.willUnmapPage(dev, address: address, size: size, direction: direction)
         switch path(dev) {
         case .direct:
             DMADirect.unmapPage(dev, layer.memory, address: address, size: size, direction: direction, attributes: attributes)
@@ -255,6 +256,7 @@ public enum DMAMapping {
     public static func unmapResource(_ layer: DMALayer, _ dev: UnsafeMutablePointer<Device>, address: DMAAddress, size: Int,
                                      direction dir: dma_data_direction, attributes: DMAAttributes) {
         guard let direction = checkDirection(dev, dir, "dma_unmap_resource") else { return }
+        DMAHooks.willUnmapResource(dev, address: address, size: size, direction: direction)
         switch path(dev) {
         case .direct:
             break  // nothing to do: uncached and no swiotlb

@@ -13,6 +13,7 @@ import Glibc
 import CKernel
 import SwiommuBase
 import SwiommuIOMMU
+import SwiommuIOVA
 import SwiommuMemory
 import SwiommuPlatform
 
@@ -40,6 +41,13 @@ public enum IOMMUDMA {
             return fallback
         }
         return c._withUnsafeGuaranteedRef(body)
+    }
+
+    /// The statistics of the IOVA space dma-iommu allocates from in `domain` (its cookie's `iovad`); nil for a
+    /// domain iommu_setup_dma_ops never set up (swiommu_iommu_dma_get_iova_stats).
+    public static func iovaStatistics(_ domain: UnsafeMutablePointer<IOMMUDomain>) -> IOVAStatistics? {
+        guard let c = IOMMUDMACookie.of(domain) else { return nil }
+        return c._withUnsafeGuaranteedRef { c in c.lock.withLock { c.iovad?._withUnsafeGuaranteedRef { $0.statistics } } }
     }
 
     @inline(never)

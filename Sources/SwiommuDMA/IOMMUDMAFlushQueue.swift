@@ -7,6 +7,7 @@
 // iommu_dma_init_fq, iommu_dma_free_fq (drivers/iommu/dma-iommu.c).
 import Glibc
 import CKernel
+import CSwiommuGlue
 import Synchronization
 import SwiommuBase
 import SwiommuIOMMU
@@ -71,8 +72,9 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
     let single: Bool
     let size: Int
     let timeout: UInt64
-    /// Rings by CPU number; the last one serves threads without a number (and the single queue).
-    private let rings: UnsafeMutablePointer<Unmanaged<FQRing>?>
+    /// Rings by CPU number (retained references); the last one serves threads without a number (and the single
+    /// queue). Made under `ringLock` and published with a release store; read without it (acquire): `ring(_:)`.
+    private let rings: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let ringCount = ThreadCPU.maxCPUs + 1
     private let ringLock = Lock()
     /// Kernel: fq_flush_start_cnt, fq_flush_finish_cnt, fq_timer_on, fq_timer.
@@ -100,7 +102,7 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
     func free() {
         timer.cancel()
         for i in 0..<ringCount {
-            guard let r = rings[i] else { continue }
+            guard let r = ring(i) else { continue }
             r._withUnsafeGuaranteedRef { ring in
                 var idx = ring.head
                 while idx != ring.tail {
@@ -109,7 +111,7 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
                 }
             }
             r.release()
-            rings[i] = nil
+            swiommu_glue_atomic_store_release_ptr(rings + i, nil)
         }
         rings.deallocate()
     }
@@ -119,16 +121,22 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
     private func currentRing() -> Unmanaged<FQRing> {
         var cpu = single ? ThreadCPU.maxCPUs : ThreadCPU.current()
         if cpu < 0 { cpu = ThreadCPU.maxCPUs }
-        if let r = rings[cpu] { return r }
+        if let r = ring(cpu) { return r }
         return makeRing(cpu)
+    }
+
+    /// The ring of CPU number `i` (`ringCount - 1`: the shared one), if made.
+    @inline(__always)
+    private func ring(_ i: Int) -> Unmanaged<FQRing>? {
+        swiommu_glue_atomic_load_acquire_ptr(rings + i).map { Unmanaged<FQRing>.fromOpaque($0) }
     }
 
     @inline(never)
     private func makeRing(_ cpu: Int) -> Unmanaged<FQRing> {
         ringLock.withLock {
-            if let r = rings[cpu] { return r }
+            if let r = ring(cpu) { return r }
             let r = Unmanaged.passRetained(FQRing(size: size))
-            rings[cpu] = r
+            swiommu_glue_atomic_store_release_ptr(rings + cpu, r.toOpaque())
             return r
         }
     }
@@ -143,7 +151,11 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
             ring.lock()
             // First remove all entries from the flush queue that have already been flushed out on another CPU.
             freeLocked(ring)
-            if ring.isFull {
+            // The kernel flushes once here. But a flush another thread started before these entries were
+            // queued, and has not finished, keeps the finish count below their counter after this thread's own
+            // flush: that frees nothing, and adding to the still full ring would overwrite it (losing every
+            // queued IOVA). Each flush of our own raises the count by one, so a few rounds always make room.
+            while ring.isFull {
                 flushIOTLB()
                 freeLocked(ring)
             }
@@ -186,7 +198,7 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
         timerOn.store(0, ordering: .sequentiallyConsistent)
         flushIOTLB()
         for i in 0..<ringCount {
-            rings[i]?._withUnsafeGuaranteedRef { ring in
+            ring(i)?._withUnsafeGuaranteedRef { ring in
                 ring.lock()
                 freeLocked(ring)
                 ring.unlock()
@@ -198,7 +210,7 @@ final class IOMMUDMAFlushQueue: @unchecked Sendable {
     var queued: Int {
         var n = 0
         for i in 0..<ringCount {
-            rings[i]?._withUnsafeGuaranteedRef { ring in
+            ring(i)?._withUnsafeGuaranteedRef { ring in
                 ring.lock()
                 n += ring.count
                 ring.unlock()

@@ -275,7 +275,7 @@ public enum Swiotlb {
                 return nil
             }
             // Kernel: dma_reset_need_sync: bounce buffers are always synced.
-            dev.pointee.dma_skip_sync = false
+            resetNeedSync(dev)
             let padSlots = offset >> ioTLBShift
             offset &= ioTLBSize - 1
             index += padSlots
@@ -400,6 +400,15 @@ public enum Swiotlb {
     }
 }
 
+/// Kernel: dma_reset_need_sync: a device that bounced needs its syncs from now on. As in the kernel, the flag (a
+/// bitfield of struct device) is written only while it is set, so once per device and boot rather than at every
+/// bounce; that one write can race with threads reading the device, harmlessly (a thread only needs the syncs of
+/// a mapping it bounced itself, and it cleared the flag before that or saw it cleared).
+@inline(never)
+func resetNeedSync(_ dev: UnsafeMutablePointer<Device>) {
+    if dev.pointee.dma_skip_sync { dev.pointee.dma_skip_sync = false }
+}
+
 /// `%llx` of a mask.
 func hexMask(_ v: UInt64) -> String { String(v, radix: 16) }
 
@@ -418,9 +427,14 @@ func warnOnce(_ dev: UnsafeMutablePointer<Device>, _ message: String, file: Stat
 /// The sites that already warned in this boot (WARN_ONCE fires once per swiommu_init(), as per boot: the
 /// DMA layer's boot hook empties the set).
 enum WarnOnce {
-    nonisolated(unsafe) static var fired: Set<String> = []
+    /// Guards `sites` (taken only where a warning condition holds: never on a path that runs normally).
+    static let lock = Lock()
+    nonisolated(unsafe) static var sites: Set<String> = []
 
-    static func fire(_ key: String) -> Bool { fired.insert(key).inserted }
+    static func fire(_ key: String) -> Bool { lock.withLock { sites.insert(key).inserted } }
+
+    /// A new boot: every site may fire again.
+    static func reset() { lock.withLock { sites = [] } }
 }
 
 // MARK: The pool as text (swiommu_dump_swiotlb)

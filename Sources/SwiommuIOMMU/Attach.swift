@@ -191,7 +191,7 @@ extension IOMMUCore {
     /// The domain's handler decides: its return value, or -ENOSYS when there is none.
     public static func reportFault(_ d: UnsafeMutablePointer<IOMMUDomain>, dev: UnsafeMutablePointer<Device>?,
                                    iova: UInt64, flags: Int32) -> Int32 {
-        DomainState.of(d).faults &+= 1
+        DomainState.of(d).faultCount.add(1, ordering: .relaxed)
         if Trace.enabled(.ioPageFault), let dev {
             // IOMMU:%s %s iova=0x%016llx flags=0x%04x (driver, device).
             let flagText = String(flags, radix: 16)

@@ -10,6 +10,7 @@ import SwiommuBase
 import SwiommuMemory
 import SwiommuPageTable
 import SwiommuPlatform
+import Synchronization
 
 public enum DeviceDMA {
     public enum Direction { case read, write }
@@ -27,17 +28,59 @@ public enum DeviceDMA {
         var stream: UInt32 = 0
     }
 
-    /// The per-device cache of ports, one per channel (DeviceState.iommuPortCache).
+    /// The per-device cache of ports, one per channel (DeviceState.iommuPortCache). Device DMA reads it on
+    /// any thread without a lock; a thread that finds its port stale fills it under `fillLock`. A port is
+    /// `words` machine words, each read and written atomically (relaxed: plain loads and stores on x86 and
+    /// arm64), with a seqlock over them: the filler zeroes the generation word, writes the others, then
+    /// stores the generation with release; a reader loads the generation with acquire, the others, then the
+    /// generation again, and takes the port only when both loads give the current generation. So a reader
+    /// never mixes two fills, and ThreadSanitizer sees no plain access race.
     final class PortCache {
-        let ports: UnsafeMutablePointer<Port>
+        static let words = 8
+        let storage: UnsafeMutablePointer<Int>
         let count: Int
         init(count: Int) {
             self.count = count
-            ports = .allocate(capacity: count)
-            ports.initialize(repeating: Port(), count: count)
+            storage = .allocate(capacity: count * PortCache.words)
+            storage.initialize(repeating: 0, count: count * PortCache.words)
         }
-        deinit { ports.deallocate() }
+        deinit { storage.deallocate() }
+
+        /// Channel `channel`'s port if it was filled at `generation` (never 0: a port being filled has 0).
+        @inline(__always)
+        func read(_ channel: Int, generation: Int) -> Port? {
+            let w = storage + channel &* PortCache.words
+            guard swiommu_glue_atomic_load_acquire_long(w) == generation else { return nil }
+            var p = Port()
+            p.kind = Port.Kind(rawValue: UInt8(truncatingIfNeeded: swiommu_glue_atomic_load_long(w + 1))) ?? .fault
+            p.instance = UnsafeRawPointer(bitPattern: swiommu_glue_atomic_load_long(w + 2)).map { Unmanaged.fromOpaque($0) }
+            p.modelDomain = UnsafeRawPointer(bitPattern: swiommu_glue_atomic_load_long(w + 3)).map { Unmanaged.fromOpaque($0) }
+            p.domain = UnsafeMutablePointer(bitPattern: swiommu_glue_atomic_load_long(w + 4))
+            p.context = swiommu_glue_atomic_load_long(w + 5)
+            p.stream = UInt32(truncatingIfNeeded: swiommu_glue_atomic_load_long(w + 6))
+            atomicMemoryFence(ordering: .acquiring)
+            guard swiommu_glue_atomic_load_long(w) == generation else { return nil }
+            p.generation = generation
+            return p
+        }
+
+        /// Store a port (the caller holds `fillLock`).
+        func write(_ channel: Int, _ p: Port) {
+            let w = storage + channel &* PortCache.words
+            swiommu_glue_atomic_store_long(w, 0)
+            atomicMemoryFence(ordering: .releasing)
+            swiommu_glue_atomic_store_long(w + 1, Int(p.kind.rawValue))
+            swiommu_glue_atomic_store_long(w + 2, Int(bitPattern: p.instance?.toOpaque()))
+            swiommu_glue_atomic_store_long(w + 3, Int(bitPattern: p.modelDomain?.toOpaque()))
+            swiommu_glue_atomic_store_long(w + 4, Int(bitPattern: p.domain))
+            swiommu_glue_atomic_store_long(w + 5, p.context)
+            swiommu_glue_atomic_store_long(w + 6, Int(p.stream))
+            swiommu_glue_atomic_store_release_long(w, p.generation)
+        }
     }
+
+    /// Serialises the fills of every device's ports (the slow path, once per channel and route generation).
+    static let fillLock = Lock()
 
     /// Called after each transfer that went through (dma-debug's checks, installed by the DMA layer): the
     /// device, channel, bus address, size, direction, the IOMMU domain that translated it (nil on the direct
@@ -74,7 +117,7 @@ public enum DeviceDMA {
                                                     coherent: dev.pointee.dma_coherent)
             }
             guard ok else {
-                state.dmaFaults &+= 1
+                state.countDMAFault()
                 devPrintk(.error, dev, "swiommu DMA: bus address \(Kernel.hex(bus)) -> \(Kernel.hex(pa)) is not RAM")
                 return Errno.fault.negated
             }
@@ -114,7 +157,7 @@ public enum DeviceDMA {
         case .direct:
             let phys = directPhys(dev, bus)
             if phys == nil {
-                state.dmaFaults &+= 1
+                state.countDMAFault()
                 devPrintk(.error, dev, "swiommu DMA: bus address \(Kernel.hex(bus)) is outside the device's dma-ranges")
             }
             return phys
@@ -123,7 +166,7 @@ public enum DeviceDMA {
         case .driver:
             return driverTranslate(dev, port.domain!, iova: bus, write: write, state: state)
         case .fault:
-            state.dmaFaults &+= 1
+            state.countDMAFault()
             devPrintk(.error, dev, "swiommu DMA: channel \(channel) has no IOMMU domain to translate \(Kernel.hex(bus))")
             return nil
         }
@@ -133,15 +176,19 @@ public enum DeviceDMA {
     @inline(__always)
     static func port(_ dev: UnsafeMutablePointer<Device>, channel: Int, state: DeviceState) -> Port {
         let now = swiommu_glue_route_generation_now()
-        if let c = state.iommuPortCache {
-            let cache = unsafeDowncast(c, to: PortCache.self)
-            if channel < cache.count && cache.ports[channel].generation == now { return cache.ports[channel] }
+        if let raw = state.iommuPortCache.load(ordering: .acquiring) {
+            let hit = Unmanaged<PortCache>.fromOpaque(raw)._withUnsafeGuaranteedRef { cache in
+                channel < cache.count ? cache.read(channel, generation: now) : nil
+            }
+            if let hit { return hit }
         }
         return fillPort(dev, channel: channel, state: state, generation: now)
     }
 
     @inline(never)
     static func fillPort(_ dev: UnsafeMutablePointer<Device>, channel: Int, state: DeviceState, generation: Int) -> Port {
+        fillLock.lock()
+        defer { fillLock.unlock() }
         var p = Port()
         p.generation = generation
         p.kind = .direct
@@ -171,11 +218,18 @@ public enum DeviceDMA {
                 }
             }
         }
-        if state.iommuPortCache.map({ unsafeDowncast($0, to: PortCache.self).count }) != state.channels.count {
-            state.iommuPortCache = PortCache(count: state.channels.count)
+        // The generation starts at 1 and only grows (0 marks a port being filled).
+        guard generation != 0 else { return p }
+        var raw = state.iommuPortCache.load(ordering: .acquiring)
+        if raw.map({ Unmanaged<PortCache>.fromOpaque($0).takeUnretainedValue().count }) != state.channels.count {
+            if let old = raw { state.retiredPortCaches.append(Unmanaged<PortCache>.fromOpaque(old).takeRetainedValue()) }
+            let fresh = Unmanaged.passRetained(PortCache(count: state.channels.count)).toOpaque()
+            state.iommuPortCache.store(fresh, ordering: .releasing)
+            raw = fresh
         }
-        let cache = unsafeDowncast(state.iommuPortCache!, to: PortCache.self)
-        if channel < cache.count { cache.ports[channel] = p }
+        Unmanaged<PortCache>.fromOpaque(raw!)._withUnsafeGuaranteedRef { cache in
+            if channel < cache.count { cache.write(channel, p) }
+        }
         return p
     }
 
@@ -196,7 +250,7 @@ public enum DeviceDMA {
                                 write: Bool, state: DeviceState) -> UInt64? {
         let pa = Mapping.iovaToPhys(d, iova)
         if pa != 0 { return pa }
-        state.dmaFaults &+= 1
+        state.countDMAFault()
         let ret = IOMMUCore.reportFault(d, dev: dev, iova: iova, flags: write ? 1 : 0)   // IOMMU_FAULT_WRITE / _READ
         if ret != 0 {
             // Nothing handled it: log it as an SMMU driver does for an unhandled context fault.
@@ -209,7 +263,7 @@ public enum DeviceDMA {
     @inline(never)
     static func modelFault(_ dev: UnsafeMutablePointer<Device>, _ inst: BuiltinIOMMU, port: Port, iova: UInt64, write: Bool,
                            fault: WalkFault, state: DeviceState) {
-        state.dmaFaults &+= 1
+        state.countDMAFault()
         inst.lock.withLock { inst.faults &+= 1 }
         let flags: Int32 = inst.reportsAccessDirection && write ? 1 : 0
         let handled = IOMMUCore.reportFault(port.domain!, dev: inst.faultDevice(master: dev), iova: iova, flags: flags) == 0

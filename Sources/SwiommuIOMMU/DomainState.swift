@@ -1,14 +1,16 @@
 // What the core keeps for a domain, hung off `struct iommu_domain::swiommu`.
 import CKernel
 import CSwiommuGlue
+import Synchronization
 import SwiommuBase
 import Synchronization
 
 public final class DomainState {
     /// Groups attached to the domain now.
     public internal(set) var attachedGroups = 0
-    /// Faults reported on the domain (report_iommu_fault).
-    public internal(set) var faults: UInt64 = 0
+    /// Faults reported on the domain (report_iommu_fault), counted atomically by the faulting threads.
+    let faultCount = Atomic<UInt64>(0)
+    public var faults: UInt64 { faultCount.load(ordering: .relaxed) }
     /// Groups whose default domain this is (more than one under the per-instance and global policies).
     public internal(set) var defaultUsers = 0
     /// dma-iommu's cookie for a DMA API domain (kernel: domain->iova_cookie): a retained object reference

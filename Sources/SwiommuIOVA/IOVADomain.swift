@@ -54,6 +54,9 @@ public final class IOVADomain: @unchecked Sendable {
         unsafeAddress { UnsafePointer(treeStorage) }
         unsafeMutableAddress { treeStorage }
     }
+    /// The pool's `struct iova` slots (they never move), for the fast path's state stores outside the lock,
+    /// which must not access `tree` (a formal access of the whole tree, which writers modify under the lock).
+    let nodeBase: UnsafeMutableRawPointer
     /// The domain's lock: 0 free, 1 held. Kernel: `iova_rbtree_lock` (a spinlock).
     let lockWord = Atomic<Int>(0)
     /// The seqlock sequence of the tree: odd while a writer changes it.
@@ -86,6 +89,7 @@ public final class IOVADomain: @unchecked Sendable {
         }
         treeStorage = .allocate(capacity: 1)
         treeStorage.initialize(to: t)
+        nodeBase = UnsafeMutableRawPointer(t.pool.base)
         self.granule = granule
         shift = granule.trailingZeroBitCount
         self.startPfn = startPfn.rawValue
@@ -146,6 +150,13 @@ public final class IOVADomain: @unchecked Sendable {
     // MARK: Node helpers
 
     @inline(__always) func lo(_ i: UInt32) -> UInt64 { tree.lo(i) }
+
+    /// Set the state of node `i`, which the calling thread owns (taken from or going into its rcache), without
+    /// the lock: a one-byte store to the state byte, which nothing else writes meanwhile.
+    @inline(__always) func setStateUnlocked(_ i: UInt32, _ state: UInt8) {
+        nodeBase.storeBytes(of: state, toByteOffset: Int(truncatingIfNeeded: i) &* NodePool.stride &+ NodePool.stateOffset,
+                            as: UInt8.self)
+    }
     @inline(__always) func hi(_ i: UInt32) -> UInt64 { tree.hi(i) }
     @inline(__always) func handle(_ i: UInt32) -> IOVAHandle { IOVAHandle(UnsafeMutableRawPointer(tree.node(i))) }
 
@@ -258,7 +269,8 @@ public final class IOVADomain: @unchecked Sendable {
         defer { unlock() }
         var s = IOVAStatistics()
         s.allocations = tree.count
-        let rc = rangeCache.census()
+        // The magazines of threads that may be in a fast call are read with their slots held.
+        let rc = rangeCache.census(eachSlot: withSlotsHeld)
         s.cached = rc.entries
         s.depotMagazines = rc.depotMagazines
         s.nodeBytes = tree.pool.live * MemoryLayout<iova>.stride

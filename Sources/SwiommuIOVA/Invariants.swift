@@ -156,14 +156,12 @@ extension IOVADomain {
             }
             if m.size < 0 || m.size > Magazine.capacity { fail("\(where_): size \(m.size)") }
         }
-        if let slots = rangeCache.slots {
-            for cpu in 0..<ThreadCPU.maxCPUs {
-                guard let raw = slots[cpu] else { continue }
-                let s = Slot(raw)
-                for c in 0..<RangeCache.sizeClasses {
-                    checkMagazine(s.loaded(c), c, "cpu \(cpu) class \(c) loaded")
-                    checkMagazine(s.previous(c), c, "cpu \(cpu) class \(c) prev")
-                }
+        // Threads may be in fast calls: their magazines are read with their slots held (the check is only
+        // meaningful while none allocates or frees, but it never reads a magazine being changed or freed).
+        withSlotsHeld { cpu, s in
+            for c in 0..<RangeCache.sizeClasses {
+                checkMagazine(s.loaded(c), c, "cpu \(cpu) class \(c) loaded")
+                checkMagazine(s.previous(c), c, "cpu \(cpu) class \(c) prev")
             }
         }
         if let depots = rangeCache.depots {

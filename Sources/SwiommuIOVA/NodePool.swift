@@ -35,6 +35,8 @@ struct NodePool {
     /// in large trees; small domains keep 4 KiB pages).
     static let hugePageFrom = 1 << 16
     static let stride = MemoryLayout<iova>.stride
+    /// Where `node.state` sits in a slot (byte 15).
+    static let stateOffset = MemoryLayout<iova>.offset(of: \iova.node.state)!
 
     let base: UnsafeMutablePointer<iova>
     let raw: UnsafeMutableRawPointer

@@ -32,9 +32,10 @@ struct RangeCache {
         var workDue: UInt64 = 0
     }
 
+    /// Per CPU number, its slot or nil. Made under the domain's lock, published with a release store and read
+    /// by the fast path with an acquire load (`IOVADomain.slot(for:)`).
     var slots: UnsafeMutablePointer<UnsafeMutableRawPointer?>? = nil
     var depots: UnsafeMutablePointer<Depot>? = nil
-    var slotCount = 0
     /// Whether the fast path may rely on membarrier(2) (`AsymmetricFence`).
     var expedited = false
 
@@ -75,17 +76,15 @@ struct RangeCache {
         }
         slots = nil
         depots = nil
-        slotCount = 0
     }
 
-    /// Ranges held, full magazines in the depots, bytes held.
-    func census() -> (entries: Int, depotMagazines: Int, bytes: Int) {
+    /// Ranges held, full magazines in the depots, bytes held. `eachSlot` visits the slots (see
+    /// `IOVADomain.withSlotsHeld`: their owners may be using them).
+    func census(eachSlot: ((Int, Slot) -> Void) -> Void) -> (entries: Int, depotMagazines: Int, bytes: Int) {
         var entries = 0, depotMagazines = 0, bytes = 0
-        if let slots {
+        if slots != nil {
             bytes += ThreadCPU.maxCPUs * 8
-            for cpu in 0..<ThreadCPU.maxCPUs {
-                guard let raw = slots[cpu] else { continue }
-                let s = Slot(raw)
+            eachSlot { _, s in
                 bytes += RangeCache.slotBytes + 2 * RangeCache.sizeClasses * Magazine.byteCount
                 for c in 0..<RangeCache.sizeClasses { entries += s.loaded(c).size + s.previous(c).size }
             }
@@ -264,10 +263,9 @@ extension IOVADomain {
     /// Put a validated allocated node into the calling thread's rcache, or free it to the tree when the rcache
     /// cannot take it.
     @inline(__always) func cache(index: UInt32, pfn: UInt64, sizeClass c: Int, slot: Slot? = nil) {
-        let n = tree.node(index)
-        n.pointee.node.state = NodeState.cached
+        setStateUnlocked(index, NodeState.cached)
         if !rangeCacheInsert(pfn: pfn, index: index, sizeClass: c, slot: slot) {
-            n.pointee.node.state = NodeState.allocated
+            setStateUnlocked(index, NodeState.allocated)
             free(pfn: IOVAPFN(pfn))
         }
     }
@@ -320,7 +318,7 @@ extension IOVADomain {
     // MARK: Slots
 
     @inline(__always) func slot(for cpu: Int) -> Slot? {
-        if let raw = rangeCache.slots.unsafelyUnwrapped[cpu] { return Slot(raw) }
+        if let raw = swiommu_glue_atomic_load_acquire_ptr(rangeCache.slots.unsafelyUnwrapped + cpu) { return Slot(raw) }
         return createSlot(cpu)
     }
 
@@ -346,27 +344,26 @@ extension IOVADomain {
             s.setLoaded(c, a)
             s.setPrevious(c, b)
         }
-        atomicMemoryFence(ordering: .releasing)
-        slots[cpu] = raw
-        rangeCache.slotCount += 1
+        swiommu_glue_atomic_store_release_ptr(slots + cpu, raw)
         return s
     }
 
-    /// Mark the slot in use; wait while a drainer holds it.
+    /// Mark the slot in use; wait while a drainer holds it. The acquire load of `drain` pairs with the drainer's
+    /// release store that gives the slot back (the acquire/release pairs order the magazines' contents; the
+    /// fence pair only decides who goes first).
     @inline(__always) func enter(_ s: Slot) {
         while true {
             swiommu_glue_atomic_store_long(s.busy, 1)
             AsymmetricFence.light(expedited: rangeCache.expedited)
-            if swiommu_glue_atomic_load_long(s.drain) == 0 { break }
+            if swiommu_glue_atomic_load_acquire_long(s.drain) == 0 { break }
             swiommu_glue_atomic_store_long(s.busy, 0)
             while swiommu_glue_atomic_load_long(s.drain) != 0 { sched_yield() }
         }
-        atomicMemoryFence(ordering: .acquiring)
     }
 
+    /// Leave the slot: a release store, which the drainer's acquire load of `busy` pairs with.
     @inline(__always) func exit(_ s: Slot) {
-        atomicMemoryFence(ordering: .releasing)
-        swiommu_glue_atomic_store_long(s.busy, 0)
+        swiommu_glue_atomic_store_release_long(s.busy, 0)
     }
 
     // MARK: Get and insert
@@ -416,7 +413,7 @@ extension IOVADomain {
         exit(s)
         guard let got else { return 0 }
         // The kernel takes a cached pfn 0 for a miss; that range then stays allocated, as there.
-        tree.node(got.index).pointee.node.state = NodeState.allocated
+        setStateUnlocked(got.index, NodeState.allocated)
         s.setRecent(pfn: got.pfn, index: got.index, sizeClass: c)
         return got.pfn
     }
@@ -539,8 +536,7 @@ extension IOVADomain {
         defer { unlockWriter() }
         guard alive, let slots = rangeCache.slots, let raw = slots[cpu] else { return }
         let s = Slot(raw)
-        slots[cpu] = nil
-        rangeCache.slotCount -= 1
+        swiommu_glue_atomic_store_release_ptr(slots + cpu, nil)
         for c in 0..<RangeCache.sizeClasses {
             for m in [s.loaded(c), s.previous(c)] {
                 freeRanges(of: m)
@@ -550,33 +546,42 @@ extension IOVADomain {
         Glibc.free(raw)
     }
 
+    /// Run `body` on every CPU's slot while its owner is kept out of it: the drainer's side of `enter`/`exit`.
+    /// Each slot is taken from its thread (which waits, if it is in a fast call, only for that call to end),
+    /// and given back after `body`. Caller holds the domain's lock (drainers take turns under it; an owner
+    /// never waits for the lock inside its busy section).
+    func withSlotsHeld(_ body: (Int, Slot) -> Void) {
+        guard let slots = rangeCache.slots else { return }
+        var taken: [(Int, Slot)] = []
+        for cpu in 0..<ThreadCPU.maxCPUs {
+            guard let raw = slots[cpu] else { continue }
+            let s = Slot(raw)
+            swiommu_glue_atomic_store_long(s.drain, 1)
+            taken.append((cpu, s))
+        }
+        if !taken.isEmpty { AsymmetricFence.heavy() }
+        for (cpu, s) in taken {
+            while swiommu_glue_atomic_load_acquire_long(s.busy) != 0 { sched_yield() }
+            body(cpu, s)
+            swiommu_glue_atomic_store_release_long(s.drain, 0)
+        }
+    }
+
     /// Kernel: the flush in `alloc_iova_fast`: `free_cpu_cached_iovas` for every CPU, then
     /// `free_global_cached_iovas`. Each thread's slot is taken from it (it waits, if it is in a fast call,
     /// only for that call to end), emptied, and given back before the ranges go to the tree.
     func flushRangeCaches() {
         lockWriter()
         defer { unlockWriter() }
-        guard let slots = rangeCache.slots, rangeCache.depots != nil else { return }
-        var taken: [Slot] = []
-        for cpu in 0..<ThreadCPU.maxCPUs {
-            guard let raw = slots[cpu] else { continue }
-            let s = Slot(raw)
-            swiommu_glue_atomic_store_long(s.drain, 1)
-            taken.append(s)
-        }
-        if !taken.isEmpty { AsymmetricFence.heavy() }
+        guard rangeCache.slots != nil, rangeCache.depots != nil else { return }
         var ranges: [(pfn: UInt64, index: UInt32)] = []
-        for s in taken {
-            while swiommu_glue_atomic_load_long(s.busy) != 0 { sched_yield() }
-            atomicMemoryFence(ordering: .acquiring)
+        withSlotsHeld { _, s in
             for c in 0..<RangeCache.sizeClasses {
                 for m in [s.loaded(c), s.previous(c)] {
                     for k in 0..<m.size { ranges.append((m.pfns[k], m.indices[k])) }
                     m.size = 0
                 }
             }
-            atomicMemoryFence(ordering: .releasing)
-            swiommu_glue_atomic_store_long(s.drain, 0)
         }
         for r in ranges { freeCachedRangeLocked(pfn: r.pfn, index: r.index) }
         for c in 0..<RangeCache.sizeClasses {

@@ -29,6 +29,9 @@ public final class SimulatedMemory: @unchecked Sendable {
     var buddy: BuddyAllocator
     var slabs: SlabAllocator
     var vmallocSpace: VmallocSpace
+    /// The vmalloc area's reservation, which never moves: is_vmalloc_addr reads it without the lock (reading
+    /// `vmallocSpace` would race with the vmalloc and vmap calls that change it under the lock).
+    let vmallocBase: UnsafeMutableRawPointer
     var counters = MemoryStatistics()
     var cacheMaintenance: UInt64 = 0
     /// Addresses live at the end of boot (markBootAllocations).
@@ -41,6 +44,7 @@ public final class SimulatedMemory: @unchecked Sendable {
         buddy = BuddyAllocator(memory: physical)
         slabs = SlabAllocator(geometry: geometry)
         vmallocSpace = try VmallocSpace(geometry: geometry)
+        vmallocBase = vmallocSpace.base
         counters.ramBytes = physical.totalBytes
     }
 

@@ -242,7 +242,9 @@ extension SimulatedMemory {
     }
 
     /// Kernel: is_vmalloc_addr.
-    public func isVmallocAddress(_ p: UnsafeRawPointer) -> Bool { vmallocSpace.contains(p) }
+    public func isVmallocAddress(_ p: UnsafeRawPointer) -> Bool {
+        UInt(bitPattern: p) &- UInt(bitPattern: vmallocBase) < UInt(VmallocSpace.reservation)
+    }
 
     /// The physical address behind any CPU address of ours: linear map or vmalloc area.
     public func physicalAddress(ofAnyVirtual p: UnsafeRawPointer) -> PhysicalAddress? {

@@ -2,6 +2,7 @@
 // matched table entry, and what the library allocated for the device.
 import Glibc
 import CKernel
+import Synchronization
 import SwiommuBase
 
 public typealias Device = CKernel.device
@@ -41,10 +42,16 @@ public final class DeviceState {
     public var driverManagedDMA = false
     /// Linux interrupt numbers from the device tree "interrupts" (of_irq_get's answers).
     public var interrupts: [UInt32] = []
-    /// Faults this device's DMA raised.
-    public var dmaFaults: UInt64 = 0
-    /// The IOMMU core's per-channel cache of where device DMA goes (its type is the core's).
-    public var iommuPortCache: AnyObject?
+    /// Faults this device's DMA raised (counted by the threads that DMA, atomically).
+    let dmaFaultCount = Atomic<UInt64>(0)
+    public var dmaFaults: UInt64 { dmaFaultCount.load(ordering: .relaxed) }
+    public func countDMAFault() { dmaFaultCount.add(1, ordering: .relaxed) }
+    /// The IOMMU core's per-channel cache of where device DMA goes (its type is the core's): a retained
+    /// reference (Unmanaged.toOpaque) published with a release store, so that device DMA on any thread reads
+    /// it without a lock. A cache that is replaced stays in `retiredPortCaches` until the device goes, as a
+    /// reader may still hold it.
+    public let iommuPortCache = Atomic<UnsafeMutableRawPointer?>(nil)
+    public var retiredPortCaches: [AnyObject] = []
     /// Channels behind further IOMMU instances (swiommu's channel extension): one hidden device per
     /// instance, probed into it as the master is into the first, so each route has its group and domain.
     public var routeDevices: [UnsafeMutablePointer<Device>] = []
@@ -52,6 +59,10 @@ public final class DeviceState {
     public var routeOwner: UnsafeMutablePointer<Device>?
 
     init() {}
+
+    deinit {
+        if let raw = iommuPortCache.load(ordering: .acquiring) { Unmanaged<AnyObject>.fromOpaque(raw).release() }
+    }
 
     /// The state of a device, creating it on first use.
     public static func of(_ dev: UnsafeMutablePointer<Device>) -> DeviceState {

@@ -1,5 +1,7 @@
 // dma-iommu's cookie on a fake driver: iommu_dma_init_domain's checks, the IOVA limit, and the flush queue's
 // ring (full at 255, flush counters, one ring per CPU, the 10 ms timer on the virtual clock).
+import Glibc
+import Synchronization
 import Testing
 import CKernel
 import SwiommuBase
@@ -9,8 +11,15 @@ import SwiommuMemory
 import SwiommuPlatform
 @testable import SwiommuDMA
 
-/// flush_iotlb_all calls the fake driver saw.
-nonisolated(unsafe) private var flushes = 0
+/// flush_iotlb_all calls the fake driver saw (atomic: a test flushes from a second thread).
+private let flushCount = Atomic<Int>(0)
+private var flushes: Int {
+    get { flushCount.load(ordering: .relaxed) }
+    set { flushCount.store(newValue, ordering: .relaxed) }
+}
+/// Set to 1: the next flush_iotlb_all stays in the driver (holding = 1) until a test sets holding to 0.
+private let holdNextFlush = Atomic<Int>(0)
+private let holding = Atomic<Int>(0)
 
 /// A fake driver: a domain with 4 KiB pages and a 32-bit aperture, a master whose instance advertises
 /// IOMMU_CAP_DEFERRED_FLUSH, and a flush_iotlb_all that counts.
@@ -28,7 +37,13 @@ private final class FakeDriver {
         memory = try SimulatedMemory(layout: [RAMBankLayout(start: PhysicalAddress(0x8000_0000), size: 8 << 20)],
                                      geometry: .k4)
         domainOps.initialize(to: iommu_domain_ops())
-        domainOps.pointee.flush_iotlb_all = { _ in flushes += 1 }
+        domainOps.pointee.flush_iotlb_all = { _ in
+            if holdNextFlush.compareExchange(expected: 1, desired: 0, ordering: .relaxed).exchanged {
+                holding.store(1, ordering: .releasing)
+                while holding.load(ordering: .acquiring) == 1 { sched_yield() }
+            }
+            flushCount.add(1, ordering: .relaxed)
+        }
         domain.initialize(to: IOMMUDomain())
         domain.pointee.type = type
         domain.pointee.ops = UnsafePointer(domainOps)
@@ -131,6 +146,37 @@ private final class FakeDriver {
         #expect(q.flushStarted.load(ordering: .relaxed) == 1 && q.flushFinished.load(ordering: .relaxed) == 1)
         // Freed IOVAs are reused (the last freed first); the queued one is not.
         #expect(c.allocIOVA(f.dev, size: 0x1000, dmaLimit: 0xffff_ffff) == iovas[254])
+    }
+
+    /// Another thread's flush started before this thread's ring filled and has not finished: the finish count
+    /// does not cover the ring's entries after one flush of this thread's own, which frees nothing. The thread
+    /// flushes again until the ring has room, rather than overwriting it (which lost its 255 IOVAs).
+    @Test func aFullRingBehindAnUnfinishedFlushIsNeverOverwritten() throws {
+        let f = try FakeDriver()
+        let c = f.cookie()
+        #expect(c.initialise(for: f.dev) == 0)
+        let q = try #require(c.flushQueue)
+        let iovad = try #require(c.iovad)
+        final class Box: @unchecked Sendable { let q: IOMMUDMAFlushQueue; init(_ q: IOMMUDMAFlushQueue) { self.q = q } }
+        holdNextFlush.store(1, ordering: .relaxed)
+        var t = pthread_t()
+        pthread_create(&t, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().q.flushIOTLB()
+            return nil
+        }, Unmanaged.passRetained(Box(q)).toOpaque())
+        while holding.load(ordering: .acquiring) == 0 { sched_yield() }
+        // Its flush has started: the 255 entries queued now need a flush that starts after them to finish.
+        var iovas: [UInt64] = []
+        for _ in 0..<256 { iovas.append(c.allocIOVA(f.dev, size: 0x1000, dmaLimit: 0xffff_ffff)) }
+        for iova in iovas { f.queueUnmap(c, iova) }
+        #expect(q.queued == 1)
+        #expect(q.flushStarted.load(ordering: .relaxed) == 3 && q.flushFinished.load(ordering: .relaxed) == 2)
+        holding.store(0, ordering: .releasing)
+        pthread_join(t, nil)
+        IOVAClock.advance(by: q.timeout)
+        #expect(q.queued == 0)
+        let s = iovad._withUnsafeGuaranteedRef { $0.statistics }
+        #expect(s.allocations == s.cached)
     }
 
     @Test func everyCPUHasItsRingAndTheTimerDrainsThemAll() throws {

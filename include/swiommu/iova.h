@@ -113,12 +113,28 @@ int swiommu_iova_get_stats(struct iova_domain *iovad, struct swiommu_iova_stats 
 /**
  * swiommu_iova_check() - check the domain's internal invariants: tree order, no overlaps, balance, the
  * gap augmentation, node states and counts, cached nodes in the tree, rcache contents. Each problem
- * found is a WARN record naming it.
+ * found is a WARN record naming it. Call it while no other thread allocates or frees in the domain (it is
+ * safe meanwhile, but a range moving between a thread's rcache and the tree can look inconsistent).
  * @iovad: the domain.
  *
  * Return: 0 when consistent, the number of problems found, or -EINVAL for a NULL or uninitialised
  * domain.
  */
 int swiommu_iova_check(struct iova_domain *iovad);
+
+struct iommu_domain;
+
+/**
+ * swiommu_iommu_dma_get_iova_stats() - fill @stats for the IOVA space the DMA API allocates from in a DMA
+ * API domain (dma-iommu's cookie->iovad), as swiommu_iova_get_stats() does for an iova_domain. What a
+ * driver mapped and has not unmapped is @allocations minus @cached (minus the reserved regions, which are
+ * there from the start; in a lazy domain, IOVAs waiting in the flush queue count as allocated too).
+ * @domain: an IOMMU_DOMAIN_DMA or IOMMU_DOMAIN_DMA_FQ domain (iommu_get_dma_domain()).
+ * @stats: where to write.
+ *
+ * Return: 0, -EINVAL for a NULL or ERR_PTR domain or NULL @stats, -ENODEV for a domain the DMA API never
+ * set up (no cookie) or a machine that is down.
+ */
+int swiommu_iommu_dma_get_iova_stats(struct iommu_domain *domain, struct swiommu_iova_stats *stats);
 
 #endif /* _SWIOMMU_IOVA_H */

@@ -169,6 +169,28 @@ static inline long swiommu_glue_atomic_sub_long(long *p, long v)
 	return __atomic_sub_fetch(p, v, __ATOMIC_RELAXED);
 }
 
+/* Acquire/release pairs for flags and pointers published to threads that take no lock (on x86 and arm64 plain
+ * or load-acquire/store-release instructions; ThreadSanitizer sees the ordering, which it cannot see in fences). */
+static inline long swiommu_glue_atomic_load_acquire_long(const long *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void swiommu_glue_atomic_store_release_long(long *p, long v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline void *swiommu_glue_atomic_load_acquire_ptr(void *const *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void swiommu_glue_atomic_store_release_ptr(void **p, void *v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
 /* A test-and-test-and-set spinlock for the shortest critical sections (an IOMMU instance's IOTLB). */
 static inline void swiommu_glue_spin_lock(int *lock)
 {

@@ -96,11 +96,12 @@ final class ModelDomain: @unchecked Sendable {
         Unmanaged<ModelDomain>.fromOpaque(raw).release()
     }
 
-    /// The context this domain has on `instance`, or nil.
-    @inline(__always)
+    /// The context this domain has on `instance`, or nil (takes the domain's lock: attach and detach change it).
     func context(on instance: BuiltinIOMMU) -> Int? {
-        for a in attachments where a.instance === instance { return a.context }
-        return nil
+        lock.withLock {
+            for a in attachments where a.instance === instance { return a.context }
+            return nil
+        }
     }
 
     // MARK: Attach. Kernel: the drivers' attach_dev (context allocation, STE/SMR/uTLB programming).

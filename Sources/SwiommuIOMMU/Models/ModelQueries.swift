@@ -117,9 +117,10 @@ extension BuiltinModels {
         for inst in m.instances {
             out += "instance \(inst.name) (\(type(of: inst).driverName)): context \(m.context(on: inst) ?? -1)\n"
         }
-        let tables = m.lock.withLock { m.tables }
-        for (i, t) in tables.enumerated() {
-            out += "table \(i), base \(Kernel.hex(t.tableBase)):\n" + t.dump()
+        // The tables are read under the domain's lock, as map and unmap write them under it.
+        let tables = m.lock.withLock { m.tables.map { ($0.tableBase, $0.dump()) } }
+        for (i, (base, text)) in tables.enumerated() {
+            out += "table \(i), base \(Kernel.hex(base)):\n" + text
             if !out.hasSuffix("\n") { out += "\n" }
         }
         return out
