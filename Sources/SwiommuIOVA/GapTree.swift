@@ -274,7 +274,7 @@ struct GapTree {
         @inline(__always) var key: UInt32 { bit | GapTree.saturated }
         @inline(__always) var value: UInt32 { bit | need }
 
-        init(size: UInt64, alignMask: UInt64) {
+        @inline(__always) init(size: UInt64, alignMask: UInt64) {
             let sat = GapTree.saturated
             self.size = size
             self.alignMask = alignMask
@@ -446,8 +446,16 @@ struct GapTree {
 
     /// The slot of handle `i` in leaf `n`, or -1.
     @inline(__always) func position(of i: UInt32, inLeaf n: UInt32) -> Int {
-        let hit = GapTree.find(i, base(n)).hit
-        return hit == 0 ? -1 : hit.trailingZeroBitCount
+        let nb = base(n)
+        let pattern = UInt64(i) | UInt64(i) &<< 27
+        var c = 0
+        while c < GapTree.cells {
+            let x = GapTree.high(nb + c &<< 5) ^ pattern
+            if x & GapTree.indexMask == 0 { return 2 &* c }
+            if (x &>> 27) & GapTree.indexMask == 0 { return 2 &* c &+ 1 }
+            c &+= 1
+        }
+        return -1
     }
 
     /// The slot of the last entry of leaf `n` whose pfn_lo is at most `key`, or -1 (reads the handles).
@@ -538,19 +546,23 @@ struct GapTree {
     @inline(__always) func locate(_ i: UInt32, nearby: Bool = false) -> Bool {
         let leafLevel = levels &- 1
         if nearby {
-            if mainIsCurrent {
-                let leaf = pathNode[leafLevel], s0 = pathPos[leafLevel]
-                if s0 >= 0 && s0 < GapTree.leafCapacity && leafIndex(leaf, s0) == i { return true }
-                let s = position(of: i, inLeaf: leaf)
+            // The slot each path ends at first (the successor of the node just freed, the node just inserted),
+            // then their leaves.
+            let mainCurrent = mainIsCurrent, hintCurrent = cursorState[2] == shape
+            if mainCurrent && holds(pathNode[leafLevel], pathPos[leafLevel], i) { return true }
+            if hintCurrent && holds(hintNode[leafLevel], hintPos[leafLevel], i) {
+                swapPaths()
+                return true
+            }
+            if mainCurrent {
+                let s = position(of: i, inLeaf: pathNode[leafLevel])
                 if s >= 0 {
                     pathPos[leafLevel] = s
                     return true
                 }
             }
-            if cursorState[2] == shape {
-                let leaf = hintNode[leafLevel], s0 = hintPos[leafLevel]
-                let s = s0 >= 0 && s0 < GapTree.leafCapacity && leafIndex(leaf, s0) == i
-                    ? s0 : position(of: i, inLeaf: leaf)
+            if hintCurrent {
+                let s = position(of: i, inLeaf: hintNode[leafLevel])
                 if s >= 0 {
                     swapPaths()
                     pathPos[leafLevel] = s
@@ -563,6 +575,11 @@ struct GapTree {
         pathPos[leafLevel] = s
         setMainCurrent()
         return s >= 0
+    }
+
+    /// Whether slot `s` (any value) of leaf `n` holds handle `i`.
+    @inline(__always) func holds(_ n: UInt32, _ s: Int, _ i: UInt32) -> Bool {
+        s >= 0 && s < GapTree.leafCapacity && leafIndex(n, s) == i
     }
 
     /// Move a path to the first entry of the next leaf; false at the last leaf (the path is then unchanged).
@@ -1088,13 +1105,13 @@ struct GapTree {
         let cap = GapTree.leafCapacity
         let pn = pathNode, pp = pathPos
         let leaf = descend(zlo, pn, pp)
-        let (hit, filled) = GapTree.find(z, base(leaf))
-        guard hit != 0 else {
+        let s = position(of: z, inLeaf: leaf)
+        guard s >= 0 else {
             setMainStale()
             return nil
         }
         setMainCurrent()
-        let s = hit.trailingZeroBitCount
+        let filled = GapTree.occupancy(base(leaf))
         let zw = leafWord(leaf, s)
         // The successor takes over z's range and the gap below z: its gap grows by both (saturating).
         let (sum, overflow) = (zhi &- zlo &+ 1).addingReportingOverflow(UInt64(GapTree.gap(zw)))
