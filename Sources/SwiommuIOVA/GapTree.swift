@@ -767,6 +767,21 @@ struct GapTree {
         let key = req.key, value = req.value
         var l = leafLevel
         var j = pp[leafLevel]
+        // Most often the entry at the cursor (the kernel's cached node) takes the request itself.
+        if j >= 0 && j < GapTree.leafCapacity {
+            let n = pn[l], w = leafWord(n, j)
+            if w & key >= value {
+                let i = leafIndex(n, j)
+                let clo = lo(i)
+                if clo < floor {
+                    setMainStale()
+                    return NodePool.none
+                }
+                if req.exact || fits(i, clo, w, req, leaf: n, slot: j) { return i }
+                misalignedGaps &+= 1
+            }
+            j &-= 1
+        }
         walk: while true {
             let n = pn[l], nb = base(n)
             if l == leafLevel {
