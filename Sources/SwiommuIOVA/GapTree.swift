@@ -840,16 +840,18 @@ struct GapTree {
     /// Whether the gap below entry `i` (pfn_lo `clo`, word `w`, at slot `slot` of leaf `leaf`) holds the kernel's
     /// candidate `(clo - size) & align_mask`: inside [first free pfn, pfn_lo), exactly from the stored gap unless
     /// it is saturated, then from the predecessor.
-    @inline(__always) func fits(_ i: UInt32, _ clo: UInt64, _ w: UInt32, _ req: Request, leaf: UInt32, slot: Int) -> Bool {
+    @inline(__always) mutating func fits(_ i: UInt32, _ clo: UInt64, _ w: UInt32, _ req: Request, leaf: UInt32,
+                                         slot: Int) -> Bool {
         let new = (clo &- req.size) & req.alignMask
         let g = w & GapTree.saturated
         if g < GapTree.saturated { return new >= clo &- UInt64(g) }
         return fitsAboveSaturated(i, clo, new, req.size, leaf: leaf, slot: slot)
     }
 
-    /// `fits` for a saturated gap: from the predecessor's pfn_hi.
-    @inline(never) func fitsAboveSaturated(_ i: UInt32, _ clo: UInt64, _ new: UInt64, _ size: UInt64, leaf: UInt32,
-                                           slot: Int) -> Bool {
+    /// `fits` for a saturated gap: from the predecessor's pfn_hi. (Mutating only so that the tree is passed by
+    /// reference, not copied.)
+    @inline(never) mutating func fitsAboveSaturated(_ i: UInt32, _ clo: UInt64, _ new: UInt64, _ size: UInt64,
+                                                    leaf: UInt32, slot: Int) -> Bool {
         let ps = previousSlot(leaf, from: slot &- 1)
         let p = ps >= 0 ? leafIndex(leaf, ps) : predecessor(i)
         if p == NodePool.none { return true }
