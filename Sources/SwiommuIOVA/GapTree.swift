@@ -36,8 +36,8 @@ import CKernel
 /// or end of the tree splits a full node into a full one and one holding the new entry, so that the top-down
 /// allocation pattern (each allocation below the last) and the bottom-up one leave full nodes. (Leaves merge only
 /// when the two fit in 14 slots, so that a merged leaf does not split again at the next insertions.) A leaf takes
-/// 8 cells for 6 to 16 allocations and the inner nodes a sixth of that at most, so the tree needs at most about
-/// 1.6 cells per allocation at the worst fill and 0.6 to 0.8 at the usual ones (a churn leaves about 0.8): with
+/// 8 cells for 6 to 16 allocations and the inner nodes at most a third of that, so the tree needs at most about
+/// 1.8 cells per allocation at the worst fill and 0.6 to 0.8 at the usual ones (a churn leaves about 0.8): with
 /// one cell in each allocation's slot, the pool rarely grows for the tree alone.
 ///
 /// What a search costs: O(log n) node visits to the first allocation whose gap takes the request. The exceptions
@@ -270,7 +270,8 @@ struct GapTree {
         var exact: Bool
         var size: UInt64
         var alignMask: UInt64
-        /// `admits(w)` is `w & key >= value`: with `bit` set the masked word is at least `bit`, without it below.
+        /// A word admits the request when `w & key >= value`: with `bit` set the masked word is at least `bit`,
+        /// without it below.
         @inline(__always) var key: UInt32 { bit | GapTree.saturated }
         @inline(__always) var value: UInt32 { bit | need }
 
@@ -292,8 +293,6 @@ struct GapTree {
                 }
             }
         }
-
-        @inline(__always) func admits(_ w: UInt32) -> Bool { w & key >= value }
     }
 
     // MARK: Leaves
@@ -402,20 +401,6 @@ struct GapTree {
         var m: UInt64 = 0
         for c in 0..<GapTree.cells { m |= ((low(nb + c &<< 5) &>> 20) & 0x1_0000_0001) &<< UInt64(2 &* c) }
         return UInt32(truncatingIfNeeded: m | m &>> 31) & 0xffff
-    }
-
-    /// The slots of the leaf at `nb` holding handle `i` (one bit at most), and its filled slots.
-    @inline(__always) static func find(_ i: UInt32, _ nb: UnsafeMutableRawPointer) -> (hit: UInt32, filled: UInt32) {
-        var occ: UInt64 = 0, hit: UInt32 = 0
-        let pattern = UInt64(i) | UInt64(i) &<< 27
-        for c in 0..<GapTree.cells {
-            let p = nb + c &<< 5
-            occ |= ((low(p) &>> 20) & 0x1_0000_0001) &<< UInt64(2 &* c)
-            let x = high(p) ^ pattern
-            hit |= UInt32(truncatingIfNeeded: ((x & indexMask) &- 1) &>> 63) &<< UInt32(2 &* c)
-                | UInt32(truncatingIfNeeded: (((x &>> 27) & indexMask) &- 1) &>> 63) &<< UInt32(2 &* c &+ 1)
-        }
-        return (hit, UInt32(truncatingIfNeeded: occ | occ &>> 31) & 0xffff)
     }
 
     /// Slots below `s` (0 ... 16) in a mask.
@@ -1119,7 +1104,6 @@ struct GapTree {
     mutating func remove(_ z: UInt32) -> UInt32? {
         let zlo = lo(z), zhi = hi(z)
         let leafLevel = levels &- 1
-        let cap = GapTree.leafCapacity
         let pn = pathNode, pp = pathPos
         let leaf = descend(zlo, pn, pp)
         let s = position(of: z, inLeaf: leaf)
@@ -1162,8 +1146,8 @@ struct GapTree {
                 let w = grown(leafWord(nl, ns), by: merged, after: zhi)
                 setSlotWord(nl, ns, w)
                 if leafLevel > 0 {
-                    propagateGrowth(from: leafLevel, GapTree.combine(childSummary(an[leafLevel &- 1], ap[leafLevel &- 1]), w),
-                                    an, ap)
+                    let old = childSummary(an[leafLevel &- 1], ap[leafLevel &- 1])
+                    propagateGrowth(from: leafLevel, GapTree.combine(old, w), an, ap)
                 }
             }
         }

@@ -71,7 +71,8 @@ extension IOVADomain {
     /// more than half its alignment from an aligned start, yet not the whole request, and a size-aligned request
     /// of more than 64 granules (or of 2^20 granules and more) meets gaps that are long enough but hold no
     /// aligned start; the search then looks further down. `misalignedGaps` counts those gaps.
-    @inline(__always) func search(from start: UInt32, limit: UInt64, size: UInt64, alignMask: UInt64, low: UInt64) -> UInt64? {
+    @inline(__always)
+    func search(from start: UInt32, limit: UInt64, size: UInt64, alignMask: UInt64, low: UInt64) -> UInt64? {
         if lo(start) >= limit {
             if limit < size { return nil }           // high < size: the kernel's wrapped `new` fails
             let new = (limit &- size) & alignMask
