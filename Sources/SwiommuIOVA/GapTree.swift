@@ -13,10 +13,11 @@ import CKernel
 ///   a removal empties its slot, an insertion takes a hole next to its place or moves the few entries up to the
 ///   nearest one. Slot 2c+k of cell c: its gap word at bits 32k ..< 32k + 32 (0 when empty), its handle index at
 ///   bits 64 + 27k ..< 91 + 27k (0: empty). Keys are not stored: an allocation's pfn_lo is read from its
-///   `struct iova`, which only lookups by pfn need.
+///   `struct iova`, which only lookups by pfn and the search's candidates need.
 /// - A gap word: bits 0-19 the free granules between an allocation and the one below it (for the lowest, its
-///   pfn_lo: the granules from 0), saturated; bits 20-31 the gap's fit bits. A summary word (of a subtree) has
-///   the largest gap and the OR of the fit bits.
+///   pfn_lo: the granules from 0), saturated; bits 20-31 the gap's fit bits, of which bit 20 (`present`) is set in
+///   every entry, so that a slot is empty exactly when its word is 0 (one aligned load tells). A summary word (of a
+///   subtree) has the largest gap and the OR of the fit bits.
 /// - An inner node holds up to 8 children, one per cell, packed at the front: bits 0-63 the smallest pfn_lo in
 ///   the child's subtree, bits 64-87 the child's node number, bits 88-119 the child's summary. An empty cell has
 ///   the key ~0 (no allocation starts at the anchor's pfn) and nothing else, so that a descent counts the keys at
@@ -26,14 +27,18 @@ import CKernel
 /// the run that starts at the lowest 2^k-aligned pfn. Bit k-1 ("half") is set when u > 2^(k-1), bit 5+k
 /// ("full") when u >= 2^k. A request of s granules aligned to 2^k (2^(k-1) < s <= 2^k) fits the gap exactly when
 /// u >= s; so "full" decides it for s = 2^k and "half" is necessary for the rest. Both are ORed up the tree.
+/// Bit 0 ("half" for k = 1: u > 1) always equals bit 6 ("full" for k = 1: u >= 2), and no request asks for it (a
+/// 2-granule request is a power of two): it is the `present` bit instead.
 /// Gaps of 2^20 - 1 granules or more (4 GiB with 4 KiB granules) are stored saturated, with every fit bit set.
 ///
-/// Shape: a node other than the root holds at least half its capacity, except the leftmost and rightmost node of
-/// each level, which hold at least one: an insertion at the very front or end of the tree splits a full node
-/// into a full one and one holding the new entry, so that the top-down allocation pattern (each allocation below
-/// the last) and the bottom-up one leave full nodes. A leaf takes 8 cells for 8 to 16 allocations and the inner
-/// nodes a seventh of that, so the tree needs at most about 1.2 cells per allocation at the worst fill and 0.6
-/// to 0.8 at the usual ones: with one cell in each allocation's slot, the pool rarely grows for the tree alone.
+/// Shape: an inner node other than the root holds at least half its capacity and a leaf at least 6 entries,
+/// except the leftmost and rightmost node of each level, which hold at least one: an insertion at the very front
+/// or end of the tree splits a full node into a full one and one holding the new entry, so that the top-down
+/// allocation pattern (each allocation below the last) and the bottom-up one leave full nodes. (Leaves merge only
+/// when the two fit in 14 slots, so that a merged leaf does not split again at the next insertions.) A leaf takes
+/// 8 cells for 6 to 16 allocations and the inner nodes at most a third of that, so the tree needs at most about
+/// 1.8 cells per allocation at the worst fill and 0.6 to 0.8 at the usual ones (a churn leaves about 0.8): with
+/// one cell in each allocation's slot, the pool rarely grows for the tree alone.
 ///
 /// What a search costs: O(log n) node visits to the first allocation whose gap takes the request. The exceptions
 /// (the part that is not logarithmic) are subtrees whose summary admits a request that none of their gaps takes,
@@ -42,17 +47,28 @@ import CKernel
 /// an aligned start; a size-aligned request of more than 64 granules meeting gaps long enough but with no aligned
 /// start for it; a request of 2^20 granules or more, checked against each saturated gap.
 ///
-/// A cursor is a path in `pathNode`/`pathPos`: the node at each level, the child taken at each inner level, and a
-/// slot in the leaf. Lookups that must not disturb the main cursor use the second path (`auxNode`, `auxPos`).
-/// Callers hold the domain's lock, except `findLockFree`.
+/// Cursors: a path is the node at each level, the child taken at each inner level, and a slot in the leaf. There
+/// are two cursor paths, the main one (`pathNode`/`pathPos`, where updates happen) and the hint (the last
+/// insertion's), which trade places instead of being copied: an insertion leaves its path as the hint, and a
+/// lookup of the kernel's cached node (the node just inserted, or the successor of the one just freed) finds it
+/// in the leaf of one of them without a descent. A path is valid while `shape` is what it was when it was set
+/// (`shape` counts the changes that move nodes: splits, merges, refills, a new or a lost root). Lookups that must
+/// not disturb the cursors use a third path (`auxNode`, `auxPos`). Callers hold the domain's lock, except
+/// `findLockFree`.
 struct GapTree {
     static let saturated: UInt32 = 0xf_ffff
     static let fitClasses = 6
     static let allFitBits: UInt32 = 0xfff
+    /// Fit bit 0 of a word, set in every entry (see above).
+    static let present: UInt32 = 1 &<< 20
     static let cells = NodePool.cellsPerNode
     static let leafCapacity = 2 * NodePool.cellsPerNode
     static let innerCapacity = NodePool.cellsPerNode
-    static let leafMinimum = leafCapacity / 2
+    /// A leaf below this many entries (other than an edge one) takes entries from a sibling or merges with it;
+    /// merging only when both fit in three quarters of a leaf, so that the merged leaf does not split again at the
+    /// next insertions, nor the shared ones come back at the next removals.
+    static let leafMinimum = 6
+    static let leafMergeLimit = 14
     static let innerMinimum = innerCapacity / 2
     /// 2^27 entries need at most 1 + log2(2^27 / 8) / log2(4) levels (half-full nodes; the edge nodes add one).
     static let maxLevels = 16
@@ -60,27 +76,24 @@ struct GapTree {
     static let refMask: UInt32 = 0x00ff_ffff
     static let emptyKey: UInt64 = ~0
     static let highWords: UInt64 = 0xffff_ffff_0000_0000
+    /// Bytes of an index node (its cells are consecutive slots).
+    static let nodeBytes = NodePool.cellsPerNode * NodePool.stride
 
     var pool: NodePool
     var root: UInt32
     /// Levels of the tree: 1 when the root is a leaf.
     var levels = 1
     var count = 0
-    let pathNode: UnsafeMutablePointer<UInt32> = .allocate(capacity: GapTree.maxLevels)
-    let pathPos: UnsafeMutablePointer<Int> = .allocate(capacity: GapTree.maxLevels)
-    /// Whether the main path still leads from the root to a leaf (no node on it split, merged or went away since
-    /// it was set): `locate(_:nearby:)` then looks in that leaf before descending, which spares most allocations
-    /// the descent to the cached node (the node just inserted, or the successor of the one just freed).
-    let pathCurrent: UnsafeMutablePointer<Bool> = .allocate(capacity: 1)
-    let auxNode: UnsafeMutablePointer<UInt32> = .allocate(capacity: GapTree.maxLevels)
-    let auxPos: UnsafeMutablePointer<Int> = .allocate(capacity: GapTree.maxLevels)
-    /// The path to the leaf of the last insertion (the allocation the kernel's cached node usually names), valid
-    /// while `shape` is what it was then (`hintShape`). `shape` counts the changes that move nodes: splits,
-    /// merges, refills, a new or a lost root.
-    let hintNode: UnsafeMutablePointer<UInt32> = .allocate(capacity: GapTree.maxLevels)
-    let hintPos: UnsafeMutablePointer<Int> = .allocate(capacity: GapTree.maxLevels)
     var shape = 0
-    var hintShape = -1
+    /// Gaps long enough for a request that held no aligned start for it: the searches' non-logarithmic steps.
+    var misalignedGaps = 0
+    /// The three paths: nodes and positions, `maxLevels` each: the two cursor paths at 0 and `maxLevels` (which
+    /// one is the main path is `cursorState[0]`), the second path at 2 * `maxLevels`.
+    let pathNodes: UnsafeMutablePointer<UInt32> = .allocate(capacity: 3 * GapTree.maxLevels)
+    let pathPositions: UnsafeMutablePointer<Int> = .allocate(capacity: 3 * GapTree.maxLevels)
+    /// [0]: the offset of the main path; [1]: the `shape` at which it was set (-1: it is not a path to a leaf);
+    /// [2]: the same for the hint.
+    let cursorState: UnsafeMutablePointer<Int> = .allocate(capacity: 3)
     /// Scratch for the entries of two leaves (one of them overflowing; an entry there is its handle index, its gap
     /// word in bits 32-63), or the cells of two inner nodes.
     let entries: UnsafeMutablePointer<UInt64> = .allocate(capacity: 2 * GapTree.leafCapacity + 2)
@@ -92,7 +105,11 @@ struct GapTree {
         guard var p = NodePool(), let r = p.allocateIndexNode() else { return nil }
         pool = p
         root = r
-        pathCurrent.initialize(to: false)
+        pathNodes.initialize(repeating: 0, count: 3 * GapTree.maxLevels)
+        pathPositions.initialize(repeating: 0, count: 3 * GapTree.maxLevels)
+        cursorState[0] = 0
+        cursorState[1] = -1
+        cursorState[2] = -1
         entries.initialize(repeating: 0, count: 2 * GapTree.leafCapacity + 2)
         entries2.initialize(repeating: 0, count: 2 * GapTree.leafCapacity + 2)
         storeLeaf(r, entries, 0, spread: .even)
@@ -100,15 +117,36 @@ struct GapTree {
 
     func destroy() {
         pool.destroy()
-        pathNode.deallocate()
-        auxNode.deallocate()
-        hintNode.deallocate()
-        hintPos.deallocate()
-        pathPos.deallocate()
-        auxPos.deallocate()
-        pathCurrent.deallocate()
+        pathNodes.deallocate()
+        pathPositions.deallocate()
+        cursorState.deallocate()
         entries.deallocate()
         entries2.deallocate()
+    }
+
+    // MARK: Paths
+
+    /// The main cursor path.
+    @inline(__always) var pathNode: UnsafeMutablePointer<UInt32> { pathNodes + cursorState[0] }
+    @inline(__always) var pathPos: UnsafeMutablePointer<Int> { pathPositions + cursorState[0] }
+    /// The hint: the last insertion's path, unless the main path took its place since.
+    @inline(__always) var hintNode: UnsafeMutablePointer<UInt32> { pathNodes + (GapTree.maxLevels &- cursorState[0]) }
+    @inline(__always) var hintPos: UnsafeMutablePointer<Int> { pathPositions + (GapTree.maxLevels &- cursorState[0]) }
+    /// The second path.
+    @inline(__always) var auxNode: UnsafeMutablePointer<UInt32> { pathNodes + 2 &* GapTree.maxLevels }
+    @inline(__always) var auxPos: UnsafeMutablePointer<Int> { pathPositions + 2 &* GapTree.maxLevels }
+
+    /// Whether the main path leads from the root to a leaf as the tree is now.
+    @inline(__always) var mainIsCurrent: Bool { cursorState[1] == shape }
+    @inline(__always) func setMainCurrent() { cursorState[1] = shape }
+    @inline(__always) func setMainStale() { cursorState[1] = -1 }
+
+    /// The main path becomes the hint and the hint the main path.
+    @inline(__always) func swapPaths() {
+        cursorState[0] = GapTree.maxLevels &- cursorState[0]
+        let m = cursorState[1]
+        cursorState[1] = cursorState[2]
+        cursorState[2] = m
     }
 
     // MARK: Handles
@@ -126,11 +164,22 @@ struct GapTree {
         p.loadUnaligned(fromByteOffset: 7, as: UInt64.self) &>> 8
     }
 
-    /// Store a cell: bytes 0-7, then bytes 7-14 (byte 7 again, unchanged), never the state byte, which the fast
-    /// path writes without the lock.
+    /// Store bits 64-119 of a cell: bytes 8-11, then bytes 11-14 (byte 11 again), never the state byte, which the
+    /// fast path writes without the lock.
+    @inline(__always) static func setHigh(_ p: UnsafeMutableRawPointer, _ h: UInt64) {
+        p.storeBytes(of: UInt32(truncatingIfNeeded: h), toByteOffset: 8, as: UInt32.self)
+        p.storeBytes(of: UInt32(truncatingIfNeeded: h &>> 24), toByteOffset: 11, as: UInt32.self)
+    }
+
+    /// Store a cell, never its state byte.
     @inline(__always) static func setCell(_ p: UnsafeMutableRawPointer, _ l: UInt64, _ h: UInt64) {
         p.storeBytes(of: l, as: UInt64.self)
-        p.storeBytes(of: h &<< 8 | l &>> 56, toByteOffset: 7, as: UInt64.self)
+        setHigh(p, h)
+    }
+
+    /// The first cell of index node `n`; cell c is `nodeBytes / 8 * c` bytes on.
+    @inline(__always) func base(_ n: UInt32) -> UnsafeMutableRawPointer {
+        pool.raw + Int(truncatingIfNeeded: n) &* GapTree.nodeBytes
     }
 
     // MARK: Entries and summaries
@@ -152,12 +201,13 @@ struct GapTree {
 
     /// The fit bits of the free granules [lo - gap, lo); every bit for a saturated gap. With r = the granules from
     /// the gap's start up to the first 2^k-aligned pfn, the aligned run holds u = gap - r granules (when r < gap).
+    /// Bit 0 is the `present` bit.
     static func fitBits(lo b: UInt64, gap g: UInt64) -> UInt32 {
         // A run of 2^(k+1) - 1 free granules holds an aligned 2^k block for every k <= 6; below 2 none fits.
         if g >= 127 { return allFitBits }
-        if g < 2 { return 0 }
+        if g < 2 { return 1 }
         let up = 0 &- (b &- g)                  // -(first free pfn): its low k bits are r for 2^k
-        var bits: UInt64 = 0
+        var bits: UInt64 = 1
         for k in 1...UInt64(fitClasses) {
             let r = up & ((1 &<< k) &- 1)
             bits |= (g > r &+ (1 &<< (k &- 1)) ? 1 : 0) &<< (k &- 1)   // u > 2^(k-1): "half"
@@ -184,19 +234,64 @@ struct GapTree {
         return lo &- predHi &- 1
     }
 
-    /// Combine two summary words: max of the gaps, OR of the fit bits.
-    @inline(__always) static func combine(_ a: UInt32, _ b: UInt32) -> UInt32 {
-        max(a & saturated, b & saturated) | ((a | b) & ~saturated)
+    /// The larger of two gaps (below 2^20), without a branch.
+    @inline(__always) static func maxGap(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        a ^ ((a ^ b) & UInt32(bitPattern: Int32(bitPattern: a &- b) &>> 31))
     }
 
-    /// A search request: the gap an entry must have (`need`, saturated, at least 1) and the fit bits it must show
-    /// (`fitMask`), both necessary; the search's `fits` decides exactly for an entry that shows them. An empty
-    /// slot or cell (word 0) admits nothing.
+    /// Combine two summary words: max of the gaps, OR of the fit bits.
+    @inline(__always) static func combine(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        maxGap(a & saturated, b & saturated) | ((a | b) & ~saturated)
+    }
+
+    /// Whether summary `s` may hold everything `t` holds: a gap at least as large and every fit bit.
+    @inline(__always) static func covers(_ s: UInt32, _ t: UInt32) -> Bool {
+        s & saturated >= t & saturated && (t & ~s) & ~saturated == 0
+    }
+
+    /// Whether a summary `p` combining `old` with others stays the same when `old` shrinks to `new`: unless `old`
+    /// held p's largest gap and `new` does not keep it, or held p's top fit bit and `new` does not keep it. The
+    /// fit bits of a gap are always a prefix of one chain (full 2, half 4, full 4, half 8, ... full 64: each
+    /// implies the ones before it), so a p showing a bit that `old` lacks has it from another gap, which then
+    /// has every bit `old` had.
+    @inline(__always) static func keeps(_ p: UInt32, old: UInt32, new: UInt32) -> Bool {
+        let gapLost = old & saturated == p & saturated && new & saturated < old & saturated
+        let fitLost = old & ~saturated == p & ~saturated && new & ~saturated != old & ~saturated
+        return !(gapLost || fitLost)
+    }
+
+    /// A search request: the gap an entry must have (`need`, saturated, at least 1) and the word bit it must show
+    /// (`bit`: an alignment class's fit bit, or `present`), both necessary; `exact` when they are also sufficient
+    /// (no aligned start to check). `size` and `alignMask` are the kernel's. An empty slot or cell (word 0)
+    /// admits nothing.
     struct Request {
         var need: UInt32
-        var fitMask: UInt32
-        @inline(__always) func admits(_ w: UInt32) -> Bool {
-            w & GapTree.saturated >= need && (w &>> 20) & fitMask == fitMask
+        var bit: UInt32
+        var exact: Bool
+        var size: UInt64
+        var alignMask: UInt64
+        /// A word admits the request when `w & key >= value`: with `bit` set the masked word is at least `bit`,
+        /// without it below.
+        @inline(__always) var key: UInt32 { bit | GapTree.saturated }
+        @inline(__always) var value: UInt32 { bit | need }
+
+        @inline(__always) init(size: UInt64, alignMask: UInt64) {
+            let sat = GapTree.saturated
+            self.size = size
+            self.alignMask = alignMask
+            need = size >= UInt64(sat) ? sat : UInt32(truncatingIfNeeded: size)
+            bit = GapTree.present
+            exact = size < UInt64(sat)
+            let k = Log2.fls(size &- 1)
+            if alignMask != ~0 && k >= 1 {
+                if k <= GapTree.fitClasses {
+                    let pow2 = size == UInt64(1) &<< UInt64(k)
+                    bit = (pow2 ? 1 &<< UInt32(5 &+ k) : 1 &<< UInt32(k &- 1)) &<< 20
+                    exact = exact && pow2
+                } else {
+                    exact = false
+                }
+            }
         }
     }
 
@@ -204,47 +299,47 @@ struct GapTree {
 
     /// The gap word of slot `s` of leaf `n` (0 when empty).
     @inline(__always) func leafWord(_ n: UInt32, _ s: Int) -> UInt32 {
-        pool.cell(n, s &>> 1).load(fromByteOffset: (s & 1) &<< 2, as: UInt32.self)
+        base(n).load(fromByteOffset: (s &>> 1) &<< 5 | (s & 1) &<< 2, as: UInt32.self)
     }
 
     /// The handle index in slot `s` of leaf `n` (0 when empty).
     @inline(__always) func leafIndex(_ n: UInt32, _ s: Int) -> UInt32 {
-        UInt32(truncatingIfNeeded: (GapTree.high(pool.cell(n, s &>> 1)) &>> UInt64(27 &* (s & 1))) & GapTree.indexMask)
+        let h = GapTree.high(base(n) + (s &>> 1) &<< 5)
+        return UInt32(truncatingIfNeeded: (h &>> UInt64(27 &* (s & 1))) & GapTree.indexMask)
     }
 
     /// Fill slot `s` of leaf `n` (index 0 and word 0 empty it).
     @inline(__always) func setSlot(_ n: UInt32, _ s: Int, _ i: UInt32, _ w: UInt32) {
-        let p = pool.cell(n, s &>> 1)
+        let p = base(n) + (s &>> 1) &<< 5
         let shift = UInt64(27 &* (s & 1))
-        let wordShift = UInt64((s & 1) &<< 5)
-        let l = GapTree.low(p) & ~(0xffff_ffff &<< wordShift) | UInt64(w) &<< wordShift
-        let h = GapTree.high(p) & ~(GapTree.indexMask &<< shift) | UInt64(i) &<< shift
-        GapTree.setCell(p, l, h)
+        p.storeBytes(of: w, toByteOffset: (s & 1) &<< 2, as: UInt32.self)
+        GapTree.setHigh(p, GapTree.high(p) & ~(GapTree.indexMask &<< shift) | UInt64(i) &<< shift)
     }
 
     @inline(__always) func setSlotWord(_ n: UInt32, _ s: Int, _ w: UInt32) {
-        pool.cell(n, s &>> 1).storeBytes(of: w, toByteOffset: (s & 1) &<< 2, as: UInt32.self)
+        base(n).storeBytes(of: w, toByteOffset: (s &>> 1) &<< 5 | (s & 1) &<< 2, as: UInt32.self)
     }
 
     /// The first filled slot of leaf `n` at or after `s`, or `leafCapacity`.
     @inline(__always) func nextSlot(_ n: UInt32, from s: Int) -> Int {
         var t = s
-        while t < GapTree.leafCapacity && leafIndex(n, t) == 0 { t &+= 1 }
+        while t < GapTree.leafCapacity && leafWord(n, t) == 0 { t &+= 1 }
         return t
     }
 
     /// The last filled slot of leaf `n` at or before `s`, or -1.
     @inline(__always) func previousSlot(_ n: UInt32, from s: Int) -> Int {
         var t = s
-        while t >= 0 && leafIndex(n, t) == 0 { t &-= 1 }
+        while t >= 0 && leafWord(n, t) == 0 { t &-= 1 }
         return t
     }
 
     /// The entries of leaf `n`, in order and without the holes, into `b`; returns how many there are.
     func loadLeaf(_ n: UInt32, _ b: UnsafeMutablePointer<UInt64>) -> Int {
         var used = 0
+        let nb = base(n)
         for c in 0..<GapTree.cells {
-            let p = pool.cell(n, c)
+            let p = nb + c &<< 5
             let l = GapTree.low(p), h = GapTree.high(p)
             let i0 = h & GapTree.indexMask, i1 = (h &>> 27) & GapTree.indexMask
             b[used] = i0 | l &<< 32
@@ -272,6 +367,7 @@ struct GapTree {
             }
         }
         var target = used > 0 ? slot(0) : cap
+        let nb = base(n)
         for c in 0..<GapTree.cells {
             var e0: UInt64 = 0, e1: UInt64 = 0
             if target == 2 &* c {
@@ -284,31 +380,43 @@ struct GapTree {
                 next &+= 1
                 target = next < used ? slot(next) : cap
             }
-            GapTree.setCell(pool.cell(n, c), e0 &>> 32 | e1 & GapTree.highWords,
+            GapTree.setCell(nb + c &<< 5, e0 &>> 32 | e1 & GapTree.highWords,
                             e0 & GapTree.indexMask | (e1 & GapTree.indexMask) &<< 27)
         }
     }
 
-    /// The number of entries of leaf `n`.
+    /// The number of entries of leaf `n`: the `present` bits of its words, added two at a time.
     @inline(__always) func leafCount(_ n: UInt32) -> Int {
-        var used = 0
+        let nb = base(n)
+        var acc: UInt64 = 0
         for c in 0..<GapTree.cells {
-            let h = GapTree.high(pool.cell(n, c))
-            used &+= (h & GapTree.indexMask != 0 ? 1 : 0) &+ ((h &>> 27) & GapTree.indexMask != 0 ? 1 : 0)
+            acc &+= (GapTree.low(nb + c &<< 5) &>> 20) & 0x1_0000_0001
         }
-        return used
+        return Int(truncatingIfNeeded: (acc & 0xffff_ffff) &+ (acc &>> 32))
     }
+
+    /// The filled slots of the leaf at `nb`, one bit each.
+    @inline(__always) static func occupancy(_ nb: UnsafeMutableRawPointer) -> UInt32 {
+        // The present bits of cell c's two words to bits 2c and 32 + 2c, then the odd slots down by 31.
+        var m: UInt64 = 0
+        for c in 0..<GapTree.cells { m |= ((low(nb + c &<< 5) &>> 20) & 0x1_0000_0001) &<< UInt64(2 &* c) }
+        return UInt32(truncatingIfNeeded: m | m &>> 31) & 0xffff
+    }
+
+    /// Slots below `s` (0 ... 16) in a mask.
+    @inline(__always) static func below(_ s: Int) -> UInt32 { (UInt32(1) &<< UInt32(truncatingIfNeeded: s)) &- 1 }
 
     /// The summary of leaf `n` (holes hold word 0).
     @inline(__always) func leafSummary(_ n: UInt32) -> UInt32 {
-        var m: UInt32 = 0, bits: UInt32 = 0
+        var m: UInt32 = 0, bits: UInt64 = 0
+        let nb = base(n)
         for c in 0..<GapTree.cells {
-            let l = GapTree.low(pool.cell(n, c))
-            let w0 = UInt32(truncatingIfNeeded: l), w1 = UInt32(truncatingIfNeeded: l &>> 32)
-            bits |= w0 | w1
-            m = max(m, max(w0 & GapTree.saturated, w1 & GapTree.saturated))
+            let l = GapTree.low(nb + c &<< 5)
+            bits |= l
+            m = GapTree.maxGap(m, GapTree.maxGap(UInt32(truncatingIfNeeded: l) & GapTree.saturated,
+                                                 UInt32(truncatingIfNeeded: l &>> 32) & GapTree.saturated))
         }
-        return m | bits & ~GapTree.saturated
+        return m | UInt32(truncatingIfNeeded: bits | bits &>> 32) & ~GapTree.saturated
     }
 
     @inline(__always) static func leafSummary(_ b: UnsafeMutablePointer<UInt64>, _ used: Int) -> UInt32 {
@@ -323,23 +431,24 @@ struct GapTree {
 
     /// The slot of handle `i` in leaf `n`, or -1.
     @inline(__always) func position(of i: UInt32, inLeaf n: UInt32) -> Int {
-        var found = -1
+        let nb = base(n)
         let pattern = UInt64(i) | UInt64(i) &<< 27
-        for c in 0..<GapTree.cells {
-            let x = GapTree.high(pool.cell(n, c)) ^ pattern
-            found = x & GapTree.indexMask == 0 ? 2 &* c : found
-            found = x & (GapTree.indexMask &<< 27) == 0 ? 2 &* c &+ 1 : found
+        var c = 0
+        while c < GapTree.cells {
+            let x = GapTree.high(nb + c &<< 5) ^ pattern
+            if x & GapTree.indexMask == 0 { return 2 &* c }
+            if (x &>> 27) & GapTree.indexMask == 0 { return 2 &* c &+ 1 }
+            c &+= 1
         }
-        return found
+        return -1
     }
 
     /// The slot of the last entry of leaf `n` whose pfn_lo is at most `key`, or -1 (reads the handles).
     @inline(__always) func lastPosition(atMost key: UInt64, inLeaf n: UInt32) -> Int {
         var k = -1
         for s in 0..<GapTree.leafCapacity {
-            let i = leafIndex(n, s)
-            if i == 0 { continue }
-            if lo(i) > key { break }
+            if leafWord(n, s) == 0 { continue }
+            if lo(leafIndex(n, s)) > key { break }
             k = s
         }
         return k
@@ -347,27 +456,27 @@ struct GapTree {
 
     // MARK: Inner nodes
 
-    @inline(__always) func childKey(_ n: UInt32, _ c: Int) -> UInt64 { GapTree.low(pool.cell(n, c)) }
+    @inline(__always) func childKey(_ n: UInt32, _ c: Int) -> UInt64 { GapTree.low(base(n) + c &<< 5) }
 
     /// Bits 64-87 of the cell.
     @inline(__always) func childRef(_ n: UInt32, _ c: Int) -> UInt32 {
-        pool.cell(n, c).load(fromByteOffset: 8, as: UInt32.self) & GapTree.refMask
+        (base(n) + c &<< 5).load(fromByteOffset: 8, as: UInt32.self) & GapTree.refMask
     }
 
     /// Bits 88-119 of the cell: bytes 11-14.
     @inline(__always) func childSummary(_ n: UInt32, _ c: Int) -> UInt32 {
-        pool.cell(n, c).loadUnaligned(fromByteOffset: 11, as: UInt32.self)
+        (base(n) + c &<< 5).loadUnaligned(fromByteOffset: 11, as: UInt32.self)
     }
 
     @inline(__always) func setChild(_ n: UInt32, _ c: Int, key: UInt64, ref: UInt32, summary: UInt32) {
-        GapTree.setCell(pool.cell(n, c), key, UInt64(ref) | UInt64(summary) &<< 24)
+        GapTree.setCell(base(n) + c &<< 5, key, UInt64(ref) | UInt64(summary) &<< 24)
     }
 
     @inline(__always) func setChildSummary(_ n: UInt32, _ c: Int, _ s: UInt32) {
-        pool.cell(n, c).storeBytes(of: s, toByteOffset: 11, as: UInt32.self)
+        (base(n) + c &<< 5).storeBytes(of: s, toByteOffset: 11, as: UInt32.self)
     }
 
-    @inline(__always) func clearChild(_ n: UInt32, _ c: Int) { GapTree.setCell(pool.cell(n, c), GapTree.emptyKey, 0) }
+    @inline(__always) func clearChild(_ n: UInt32, _ c: Int) { GapTree.setCell(base(n) + c &<< 5, GapTree.emptyKey, 0) }
 
     @inline(__always) func innerCount(_ n: UInt32) -> Int {
         var used = 0
@@ -378,10 +487,11 @@ struct GapTree {
     /// The summary of inner node `n` (empty cells hold 0).
     @inline(__always) func innerSummary(_ n: UInt32) -> UInt32 {
         var m: UInt32 = 0, bits: UInt32 = 0
+        let nb = base(n)
         for c in 0..<GapTree.cells {
-            let s = childSummary(n, c)
+            let s = (nb + c &<< 5).loadUnaligned(fromByteOffset: 11, as: UInt32.self)
             bits |= s
-            m = max(m, s & GapTree.saturated)
+            m = GapTree.maxGap(m, s & GapTree.saturated)
         }
         return m | bits & ~GapTree.saturated
     }
@@ -389,12 +499,13 @@ struct GapTree {
     /// The child of inner node `n` to take towards `key` (below ~0): the last whose smallest pfn_lo is at most
     /// `key`, or the first.
     @inline(__always) func childPosition(_ n: UInt32, towards key: UInt64) -> Int {
+        let nb = base(n)
         var pos = 0
-        for c in 1..<GapTree.cells { pos &+= childKey(n, c) <= key ? 1 : 0 }
+        for c in 1..<GapTree.cells { pos &+= GapTree.low(nb + c &<< 5) <= key ? 1 : 0 }
         return pos
     }
 
-    // MARK: Paths
+    // MARK: Descents
 
     /// Descend towards `key` along `pn`/`pp`; returns the leaf (also `pn[levels - 1]`).
     @inline(__always) func descend(_ key: UInt64, _ pn: UnsafeMutablePointer<UInt32>,
@@ -402,7 +513,8 @@ struct GapTree {
         let key = min(key, GapTree.emptyKey &- 1)
         var n = root
         var l = 0
-        while l < levels &- 1 {
+        let leafLevel = levels &- 1
+        while l < leafLevel {
             pn[l] = n
             let c = childPosition(n, towards: key)
             pp[l] = c
@@ -414,27 +526,31 @@ struct GapTree {
     }
 
     /// Point the main cursor at handle `i`; false when `i` is not in the tree (the descent by its pfn_lo does not
-    /// reach it). `nearby`: `i` is likely in the main path's leaf (look there first).
+    /// reach it). `nearby`: `i` is likely in the leaf of the main path or of the hint (look there first; a hint
+    /// that has it becomes the main path).
     @inline(__always) func locate(_ i: UInt32, nearby: Bool = false) -> Bool {
         let leafLevel = levels &- 1
         if nearby {
-            if pathCurrent.pointee {
+            // The slot each path ends at first (the successor of the node just freed, the node just inserted),
+            // then their leaves.
+            let mainCurrent = mainIsCurrent, hintCurrent = cursorState[2] == shape
+            if mainCurrent && holds(pathNode[leafLevel], pathPos[leafLevel], i) { return true }
+            if hintCurrent && holds(hintNode[leafLevel], hintPos[leafLevel], i) {
+                swapPaths()
+                return true
+            }
+            if mainCurrent {
                 let s = position(of: i, inLeaf: pathNode[leafLevel])
                 if s >= 0 {
                     pathPos[leafLevel] = s
                     return true
                 }
             }
-            if hintShape == shape {
+            if hintCurrent {
                 let s = position(of: i, inLeaf: hintNode[leafLevel])
                 if s >= 0 {
-                    for l in 0..<leafLevel {
-                        pathNode[l] = hintNode[l]
-                        pathPos[l] = hintPos[l]
-                    }
-                    pathNode[leafLevel] = hintNode[leafLevel]
+                    swapPaths()
                     pathPos[leafLevel] = s
-                    pathCurrent.pointee = true
                     return true
                 }
             }
@@ -442,8 +558,13 @@ struct GapTree {
         let leaf = descend(lo(i), pathNode, pathPos)
         let s = position(of: i, inLeaf: leaf)
         pathPos[leafLevel] = s
-        pathCurrent.pointee = true
+        setMainCurrent()
         return s >= 0
+    }
+
+    /// Whether slot `s` (any value) of leaf `n` holds handle `i`.
+    @inline(__always) func holds(_ n: UInt32, _ s: Int, _ i: UInt32) -> Bool {
+        s >= 0 && s < GapTree.leafCapacity && leafIndex(n, s) == i
     }
 
     /// Move a path to the first entry of the next leaf; false at the last leaf (the path is then unchanged).
@@ -478,15 +599,17 @@ struct GapTree {
 
     /// Copy the main cursor into the second path.
     @inline(__always) func copyPath() {
+        let pn = pathNode, pp = pathPos, an = auxNode, ap = auxPos
         for l in 0..<levels {
-            auxNode[l] = pathNode[l]
-            auxPos[l] = pathPos[l]
+            an[l] = pn[l]
+            ap[l] = pp[l]
         }
     }
 
     /// The node at `level` of a path now holds `s`: store it in its parent, and so up while that changes the
-    /// parent's summary. Where a summary only grew, the parent's is its old one combined with it (no need to read
-    /// the other children).
+    /// parent's summary. Where a summary only grew, the parent's is its old one combined with it; where it only
+    /// shrank, the parent's stays unless it lost what only it held (`keeps`); else the parent's children are
+    /// combined again.
     @inline(__always) func propagate(from level: Int, _ s: UInt32, _ pn: UnsafeMutablePointer<UInt32>,
                                      _ pp: UnsafeMutablePointer<Int>) {
         var s = s
@@ -497,8 +620,45 @@ struct GapTree {
             if old == s { return }
             setChildSummary(n, c, s)
             if l == 0 { return }
-            let grew = s & GapTree.saturated >= old & GapTree.saturated && (old & ~GapTree.saturated) & ~s == 0
-            s = grew ? GapTree.combine(childSummary(pn[l &- 1], pp[l &- 1]), s) : innerSummary(n)
+            let p = childSummary(pn[l &- 1], pp[l &- 1])
+            if GapTree.covers(s, old) {
+                s = GapTree.combine(p, s)
+            } else if GapTree.covers(old, s) && GapTree.keeps(p, old: old, new: s) {
+                return
+            } else {
+                s = innerSummary(n)
+            }
+            l &-= 1
+        }
+    }
+
+    /// `propagate` for a summary that only grew.
+    @inline(__always) func propagateGrowth(from level: Int, _ s: UInt32, _ pn: UnsafeMutablePointer<UInt32>,
+                                           _ pp: UnsafeMutablePointer<Int>) {
+        var s = s
+        var l = level &- 1
+        while l >= 0 {
+            let n = pn[l], c = pp[l]
+            if childSummary(n, c) == s { return }
+            setChildSummary(n, c, s)
+            if l == 0 { return }
+            s = GapTree.combine(childSummary(pn[l &- 1], pp[l &- 1]), s)
+            l &-= 1
+        }
+    }
+
+    /// `propagate` for a summary that only shrank.
+    @inline(__always) func propagateShrink(from level: Int, _ s: UInt32, _ pn: UnsafeMutablePointer<UInt32>,
+                                           _ pp: UnsafeMutablePointer<Int>) {
+        var s = s
+        var l = level &- 1
+        while l >= 0 {
+            let n = pn[l], c = pp[l]
+            let old = childSummary(n, c)
+            if old == s { return }
+            setChildSummary(n, c, s)
+            if l == 0 || GapTree.keeps(childSummary(pn[l &- 1], pp[l &- 1]), old: old, new: s) { return }
+            s = innerSummary(n)
             l &-= 1
         }
     }
@@ -509,7 +669,7 @@ struct GapTree {
                                        _ pp: UnsafeMutablePointer<Int>) {
         var l = level &- 1
         while l >= 0 {
-            pool.cell(pn[l], pp[l]).storeBytes(of: key, as: UInt64.self)
+            (base(pn[l]) + pp[l] &<< 5).storeBytes(of: key, as: UInt64.self)
             if pp[l] != 0 { return }
             l &-= 1
         }
@@ -548,7 +708,7 @@ struct GapTree {
     /// Point the main cursor at the highest node whose pfn_lo is below `key` and return it, or `none` with the
     /// cursor at slot -1 of the first leaf. (Slot + 1 is where a node starting at `key` goes.)
     func cursor(highestBelow key: UInt64) -> UInt32 {
-        pathCurrent.pointee = true
+        setMainCurrent()
         let leafLevel = levels &- 1
         if key == 0 {
             _ = descend(0, pathNode, pathPos)
@@ -561,7 +721,7 @@ struct GapTree {
         return s < 0 ? NodePool.none : leafIndex(leaf, s)
     }
 
-    /// The highest node whose pfn_lo is below `key`, or `none`; leaves the main cursor alone.
+    /// The highest node whose pfn_lo is below `key`, or `none`; leaves the cursors alone.
     func highest(loBelow key: UInt64) -> UInt32 {
         if key == 0 { return NodePool.none }
         let leaf = descend(key &- 1, auxNode, auxPos)
@@ -572,56 +732,80 @@ struct GapTree {
     /// Kernel: `rb_prev`.
     @inline(__always) func predecessor(_ i: UInt32) -> UInt32 { highest(loBelow: lo(i)) }
 
-    /// Kernel: `rb_next` (`none` after the highest node; the caller maps that to the anchor). Leaves the main
-    /// cursor alone.
+    /// Kernel: `rb_next` (`none` after the highest node; the caller maps that to the anchor). Leaves the cursors
+    /// alone.
     func successor(_ i: UInt32) -> UInt32 {
         let leaf = descend(lo(i), auxNode, auxPos)
         return entry(after: position(of: i, inLeaf: leaf))
     }
 
-    /// Search down from the main cursor's slot (inclusive) for the highest entry the request admits and `fits`
-    /// accepts (called with the handle, its pfn_lo and its gap word), skipping every subtree whose summary does
-    /// not admit the request; `none` when there is none, or when the search reaches an entry with pfn_lo below
+    // MARK: The allocation search
+
+    /// Search down from the main cursor's slot (inclusive) for the highest entry whose gap takes `req` (the
+    /// kernel's stop: `(pfn_lo - size) & align_mask` inside the gap), skipping every subtree whose summary does not
+    /// admit the request; `none` when there is none, or when the search reaches an entry with pfn_lo below
     /// `floor` (nothing there can succeed). Leaves the main cursor at the entry found. O(log n) node visits plus
-    /// the subtrees that admit the request without holding a fit (size-aligned requests only).
-    @inline(__always) func last(_ req: Request, floor: UInt64, fits: (UInt32, UInt64, UInt32) -> Bool) -> UInt32 {
+    /// the subtrees that admit the request without holding a fit (`misalignedGaps`; inexact requests only).
+    mutating func searchDown(_ req: Request, floor: UInt64) -> UInt32 {
         let leafLevel = levels &- 1
+        let pn = pathNode, pp = pathPos
+        let key = req.key, value = req.value
         var l = leafLevel
-        var j = pathPos[leafLevel]
+        var j = pp[leafLevel]
+        // Most often the entry at the cursor (the kernel's cached node) takes the request itself.
+        if j >= 0 && j < GapTree.leafCapacity {
+            let n = pn[l], w = leafWord(n, j)
+            if w & key >= value {
+                let i = leafIndex(n, j)
+                let clo = lo(i)
+                if clo < floor {
+                    setMainStale()
+                    return NodePool.none
+                }
+                if req.exact || fits(i, clo, w, req, leaf: n, slot: j) { return i }
+                misalignedGaps &+= 1
+            }
+            j &-= 1
+        }
         walk: while true {
-            let n = pathNode[l]
+            let n = pn[l], nb = base(n)
             if l == leafLevel {
-                while j >= 0 {
-                    // Most slots hold a gap too small: skip a cell's two (or, from its second, one) at once.
-                    let cellLow = GapTree.low(pool.cell(n, j &>> 1))
-                    let second = (cellLow &>> 32) & UInt64(GapTree.saturated)
-                    let largest = max(cellLow & UInt64(GapTree.saturated), j & 1 == 1 ? second : 0)
-                    if largest < UInt64(req.need) {
-                        j = (j | 1) &- 2
-                        continue
+                // Without a branch per slot: the slots that admit the request.
+                var m: UInt32 = 0
+                for c in 0..<GapTree.cells {
+                    let w = GapTree.low(nb + c &<< 5)
+                    m |= (UInt32(truncatingIfNeeded: w) & key >= value ? 1 : 0) &<< UInt32(2 &* c)
+                        | (UInt32(truncatingIfNeeded: w &>> 32) & key >= value ? 1 : 0) &<< UInt32(2 &* c &+ 1)
+                }
+                // Those at or below j, highest first.
+                var admitted = m & GapTree.below(j &+ 1)
+                while admitted != 0 {
+                    let t = 31 &- admitted.leadingZeroBitCount
+                    admitted &= ~(1 &<< UInt32(t))
+                    let i = leafIndex(n, t)
+                    let clo = lo(i)
+                    if clo < floor { break walk }
+                    if req.exact || fits(i, clo, leafWord(n, t), req, leaf: n, slot: t) {
+                        pp[l] = t
+                        return i
                     }
-                    let w = UInt32(truncatingIfNeeded: cellLow &>> UInt64((j & 1) &<< 5))
-                    if req.admits(w) {
-                        let i = leafIndex(n, j), clo = lo(i)
-                        if clo < floor { break walk }
-                        if fits(i, clo, w) {
-                            pathPos[l] = j
-                            return i
-                        }
-                    }
-                    j &-= 1
+                    misalignedGaps &+= 1
                 }
             } else {
+                var m: UInt32 = 0
+                for c in 0..<GapTree.cells {
+                    let w = (nb + c &<< 5).loadUnaligned(fromByteOffset: 11, as: UInt32.self)
+                    m |= (w & key >= value ? 1 : 0) &<< UInt32(c)
+                }
                 // The rightmost child at or left of j that admits the request.
-                while j >= 0 && !req.admits(childSummary(n, j)) { j &-= 1 }
-                if j >= 0 {
+                m &= GapTree.below(j &+ 1)
+                if m != 0 {
+                    j = 31 &- m.leadingZeroBitCount
                     // Every pfn_lo in child j is below the next child's smallest.
-                    if j &+ 1 < GapTree.cells && childKey(n, j &+ 1) <= floor { break walk }
-                    pathPos[l] = j
-                    let child = childRef(n, j)
+                    if j &+ 1 < GapTree.cells && GapTree.low(nb + (j &+ 1) &<< 5) <= floor { break walk }
+                    pp[l] = j
                     l &+= 1
-                    pathNode[l] = child
-                    // From the last slot: empty ones hold 0, which admits nothing.
+                    pn[l] = childRef(n, j)
                     j = (l == leafLevel ? GapTree.leafCapacity : GapTree.innerCapacity) &- 1
                     continue
                 }
@@ -629,13 +813,35 @@ struct GapTree {
             // This node is exhausted: go on left of it in its parent.
             if l == 0 { break walk }
             l &-= 1
-            let left = pathPos[l]
-            if childKey(pathNode[l], left) <= floor { break walk }
+            let left = pp[l]
+            if childKey(pn[l], left) <= floor { break walk }
             j = left &- 1
         }
         // The path may now end above the leaf level.
-        pathCurrent.pointee = false
+        setMainStale()
         return NodePool.none
+    }
+
+    /// Whether the gap below entry `i` (pfn_lo `clo`, word `w`, at slot `slot` of leaf `leaf`) holds the kernel's
+    /// candidate `(clo - size) & align_mask`: inside [first free pfn, pfn_lo), exactly from the stored gap unless
+    /// it is saturated, then from the predecessor.
+    @inline(__always) mutating func fits(_ i: UInt32, _ clo: UInt64, _ w: UInt32, _ req: Request, leaf: UInt32,
+                                         slot: Int) -> Bool {
+        let new = (clo &- req.size) & req.alignMask
+        let g = w & GapTree.saturated
+        if g < GapTree.saturated { return new >= clo &- UInt64(g) }
+        return fitsAboveSaturated(i, clo, new, req.size, leaf: leaf, slot: slot)
+    }
+
+    /// `fits` for a saturated gap: from the predecessor's pfn_hi. (Mutating only so that the tree is passed by
+    /// reference, not copied.)
+    @inline(never) mutating func fitsAboveSaturated(_ i: UInt32, _ clo: UInt64, _ new: UInt64, _ size: UInt64,
+                                                    leaf: UInt32, slot: Int) -> Bool {
+        let ps = previousSlot(leaf, from: slot &- 1)
+        let p = ps >= 0 ? leafIndex(leaf, ps) : predecessor(i)
+        if p == NodePool.none { return true }
+        let ph = hi(p)
+        return clo &- ph &- 1 >= size && new > ph
     }
 
     /// `find(containing:)` for a reader without the lock, which checks the result against the seqlock: every node
@@ -655,8 +861,7 @@ struct GapTree {
         guard pool.isIndexNode(n) else { return (NodePool.none, true) }
         var found = NodePool.none
         for s in 0..<GapTree.leafCapacity {
-            let h = GapTree.high(pool.cell(n, s &>> 1))
-            let i = UInt32(truncatingIfNeeded: (h &>> UInt64(27 &* (s & 1))) & GapTree.indexMask)
+            let i = leafIndex(n, s)
             if i == 0 { continue }
             guard let p = pool.checkedNode(i) else { return (NodePool.none, true) }
             if UInt64(p.pointee.pfn_lo) > pfn { break }
@@ -679,7 +884,6 @@ struct GapTree {
         }
         visit(root, 0)
     }
-
     // MARK: Updates
 
     /// Whether an insertion cannot run out of index nodes (it splits at most one node per level, and may add a
@@ -692,11 +896,14 @@ struct GapTree {
     mutating func insert(_ z: UInt32) {
         let leafLevel = levels &- 1
         let cap = GapTree.leafCapacity
-        let leaf = pathNode[leafLevel]
-        let s = pathPos[leafLevel]
+        let pn = pathNode, pp = pathPos
+        let leaf = pn[leafLevel]
+        let s = pp[leafLevel]
         let zlo = lo(z), zhi = hi(z)
+        let filled = GapTree.occupancy(base(leaf))
+        let fromS = filled & ~GapTree.below(s), beforeS = filled & GapTree.below(s)
         // The successor: the first entry at or after s, else the first of the next leaf (on the second path).
-        let ss = nextSlot(leaf, from: s)
+        let ss = fromS == 0 ? cap : fromS.trailingZeroBitCount
         var succ = NodePool.none
         var succWord: UInt32 = 0
         var succElsewhere = false
@@ -715,11 +922,11 @@ struct GapTree {
         // from the predecessor's pfn_hi. (A successor in the next leaf means an entry before s here, so the
         // second path is not needed for the predecessor then.)
         let succLo = succ == NodePool.none ? 0 : lo(succ)
+        let ps = beforeS == 0 ? -1 : 31 &- beforeS.leadingZeroBitCount
         let zGap: UInt64
         if succ != NodePool.none && GapTree.gap(succWord) < GapTree.saturated {
             zGap = zlo &- succLo &+ UInt64(GapTree.gap(succWord))
         } else {
-            let ps = previousSlot(leaf, from: s &- 1)
             var pred = NodePool.none
             if ps >= 0 {
                 pred = leafIndex(leaf, ps)
@@ -733,24 +940,32 @@ struct GapTree {
         let newSuccWord = succ == NodePool.none ? 0 : gapWord(lo: succLo, gap: succLo &- zhi &- 1)
         count &+= 1
         if succElsewhere {
-            setSlotWord(auxNode[leafLevel], auxPos[leafLevel], newSuccWord)
-            propagate(from: leafLevel, leafSummary(auxNode[leafLevel]), auxNode, auxPos)
+            // The successor's gap shrank in the next leaf.
+            let an = auxNode, ap = auxPos
+            setSlotWord(an[leafLevel], ap[leafLevel], newSuccWord)
+            if leafLevel > 0 && !GapTree.keeps(childSummary(an[leafLevel &- 1], ap[leafLevel &- 1]), old: succWord,
+                                               new: newSuccWord) {
+                propagateShrink(from: leafLevel, leafSummary(an[leafLevel]), an, ap)
+            }
         }
         // A hole next to the place, else the nearest one, the entries between moving over.
         var zs = -1
-        if s > 0 && leafIndex(leaf, s &- 1) == 0 {
-            zs = s &- 1
-        } else if s < cap && leafIndex(leaf, s) == 0 {
-            zs = s
-        } else {
-            var hl = s &- 2
-            while hl >= 0 && leafIndex(leaf, hl) != 0 { hl &-= 1 }
-            var hr = s &+ 1
-            while hr < cap && leafIndex(leaf, hr) != 0 { hr &+= 1 }
+        var moved = false
+        if s > 0 && ps < s &- 1 {
+            zs = s &- 1                                 // slot s - 1 is empty
+        } else if s < cap && ss > s {
+            zs = s                                      // slot s is empty
+        } else if filled != 0xffff {
+            // Slots s - 1 and s are filled: the nearest hole left of s - 1 or right of s.
+            moved = true
+            let holes = ~filled & 0xffff
+            let left = s > 1 ? holes & GapTree.below(s &- 1) : 0, right = holes & ~GapTree.below(s &+ 1)
+            let hl = left == 0 ? -1 : 31 &- left.leadingZeroBitCount
+            let hr = right == 0 ? cap : right.trailingZeroBitCount
             if hl >= 0 && (hr >= cap || s &- 1 &- hl <= hr &- s) {
                 for t in hl..<(s &- 1) { setSlot(leaf, t, leafIndex(leaf, t &+ 1), leafWord(leaf, t &+ 1)) }
                 zs = s &- 1
-            } else if hr < cap {
+            } else {
                 var t = hr
                 while t > s {
                     setSlot(leaf, t, leafIndex(leaf, t &- 1), leafWord(leaf, t &- 1))
@@ -761,33 +976,30 @@ struct GapTree {
         }
         if zs >= 0 {
             setSlot(leaf, zs, z, zWord)
-            if !succElsewhere && succ != NodePool.none { setSlotWord(leaf, nextSlot(leaf, from: zs &+ 1), newSuccWord) }
-            if previousSlot(leaf, from: zs &- 1) < 0 { setSmallest(from: leafLevel, zlo, pathNode, pathPos) }
-            pathPos[leafLevel] = zs
+            // After a move the successor is right after z; z is first only if nothing was before s.
+            if !succElsewhere && succ != NodePool.none { setSlotWord(leaf, moved ? zs &+ 1 : ss, newSuccWord) }
+            if ps < 0 && !(moved && zs == s &- 1) { setSmallest(from: leafLevel, zlo, pn, pp) }
+            pp[leafLevel] = zs
             if leafLevel > 0 {
-                let old = childSummary(pathNode[leafLevel &- 1], pathPos[leafLevel &- 1])
+                let old = childSummary(pn[leafLevel &- 1], pp[leafLevel &- 1])
                 if succElsewhere || succ == NodePool.none {
                     // Only z's gap is new here.
-                    propagate(from: leafLevel, GapTree.combine(old, zWord), pathNode, pathPos)
-                } else if GapTree.gap(succWord) >= GapTree.gap(old)
-                            || (succWord & ~(zWord | newSuccWord)) &>> 20 != 0 {
-                    // The successor's gap was split in two: the summary shrinks only if it was the largest or
-                    // held fit bits neither piece keeps.
-                    propagate(from: leafLevel, leafSummary(leaf), pathNode, pathPos)
+                    propagateGrowth(from: leafLevel, GapTree.combine(old, zWord), pn, pp)
+                } else if !GapTree.keeps(old, old: succWord, new: GapTree.combine(zWord, newSuccWord)) {
+                    // The successor's gap was split in two pieces that do not keep what only it held here.
+                    propagateShrink(from: leafLevel, leafSummary(leaf), pn, pp)
                 }
             }
-            for l in 0...leafLevel {
-                hintNode[l] = pathNode[l]
-                hintPos[l] = pathPos[l]
-            }
-            hintShape = shape
+            // The path to z becomes the hint (the kernel's cached node is z now).
+            setMainCurrent()
+            swapPaths()
             return
         }
         // The leaf is full: split it, the left part staying, the right part going to a new leaf.
         let b = entries
         _ = loadLeaf(leaf, b)
         var at = 0                                      // entries before slot s
-        for t in 0..<s where leafIndex(leaf, t) != 0 { at &+= 1 }
+        for t in 0..<s where leafWord(leaf, t) != 0 { at &+= 1 }
         var q = cap
         while q > at {
             b[q] = b[q &- 1]
@@ -823,7 +1035,6 @@ struct GapTree {
     /// after the first leaves the first alone on the left (the insertions at the front of the tree fill it); in
     /// the last, a new child at the end goes alone to the right; otherwise the node splits in half.
     mutating func addChild(level: Int, leftSummary: UInt32, key: UInt64, ref: UInt32, summary: UInt32) {
-        pathCurrent.pointee = false
         shape &+= 1
         if level < 0 {
             // The root split: a new root over the two halves.
@@ -888,48 +1099,68 @@ struct GapTree {
     }
 
     /// Unlink node `z` and return its successor (`none` if it was the highest); nil, changing nothing, when `z`
-    /// is not in the tree. `z`'s pfn_lo and pfn_hi are left as they were. Kernel: `rb_erase`, with `rb_next` taken
-    /// before.
+    /// is not in the tree. `z`'s pfn_lo and pfn_hi are left as they were; the main cursor is left at the
+    /// successor when it is in z's leaf. Kernel: `rb_erase`, with `rb_next` taken before.
     mutating func remove(_ z: UInt32) -> UInt32? {
-        guard locate(z) else { return nil }
+        let zlo = lo(z), zhi = hi(z)
         let leafLevel = levels &- 1
-        let cap = GapTree.leafCapacity
-        let leaf = pathNode[leafLevel]
-        let s = pathPos[leafLevel]
-        let zhi = hi(z)
+        let pn = pathNode, pp = pathPos
+        let leaf = descend(zlo, pn, pp)
+        let s = position(of: z, inLeaf: leaf)
+        guard s >= 0 else {
+            setMainStale()
+            return nil
+        }
+        setMainCurrent()
+        let filled = GapTree.occupancy(base(leaf))
+        let zw = leafWord(leaf, s)
         // The successor takes over z's range and the gap below z: its gap grows by both (saturating).
-        let (sum, overflow) = (zhi &- lo(z) &+ 1).addingReportingOverflow(UInt64(GapTree.gap(leafWord(leaf, s))))
+        let (sum, overflow) = (zhi &- zlo &+ 1).addingReportingOverflow(UInt64(GapTree.gap(zw)))
         let merged = overflow ? ~0 : sum
         setSlot(leaf, s, 0, 0)
         count &-= 1
+        let after = filled & ~GapTree.below(s &+ 1)
+        let first = filled & GapTree.below(s) == 0
+        let used = filled.nonzeroBitCount &- 1
         var succ = NodePool.none
         var succWord: UInt32 = 0
-        let ss = nextSlot(leaf, from: s &+ 1)
-        if ss < cap {
+        pp[leafLevel] = s
+        if after != 0 {
+            let ss = after.trailingZeroBitCount
             succ = leafIndex(leaf, ss)
-            succWord = grown(leafWord(leaf, ss), by: merged, after: zhi)
+            let old = leafWord(leaf, ss)
+            succWord = grown(old, by: merged, after: zhi)
             setSlotWord(leaf, ss, succWord)
+            pp[leafLevel] = ss
+            if first {
+                // The successor is the leaf's first now; its pfn_lo follows from its old gap when that is exact.
+                let g = UInt64(GapTree.gap(old))
+                setSmallest(from: leafLevel, g < UInt64(GapTree.saturated) ? zhi &+ 1 &+ g : lo(succ), pn, pp)
+            }
         } else {
             copyPath()
-            if nextLeaf(auxNode, auxPos) {
-                let nl = auxNode[leafLevel], ns = auxPos[leafLevel]
+            let an = auxNode, ap = auxPos
+            if nextLeaf(an, ap) {
+                let nl = an[leafLevel], ns = ap[leafLevel]
                 succ = leafIndex(nl, ns)
-                setSlotWord(nl, ns, grown(leafWord(nl, ns), by: merged, after: zhi))
-                propagate(from: leafLevel, leafSummary(nl), auxNode, auxPos)
+                let w = grown(leafWord(nl, ns), by: merged, after: zhi)
+                setSlotWord(nl, ns, w)
+                if leafLevel > 0 {
+                    let old = childSummary(an[leafLevel &- 1], ap[leafLevel &- 1])
+                    propagateGrowth(from: leafLevel, GapTree.combine(old, w), an, ap)
+                }
             }
-        }
-        let used = leafCount(leaf)
-        if used > 0 && previousSlot(leaf, from: s &- 1) < 0 {
-            setSmallest(from: leafLevel, lo(leafIndex(leaf, nextSlot(leaf, from: s))), pathNode, pathPos)
         }
         if levels == 1 { return succ }
         if used >= GapTree.leafMinimum {
-            // A successor here took over z's gap and range: its new gap contains z's and its own old one, so the
-            // summary is the old one with it. Else z's gap left this leaf.
-            let summary = succ != NodePool.none && ss < cap
-                ? GapTree.combine(childSummary(pathNode[leafLevel &- 1], pathPos[leafLevel &- 1]), succWord)
-                : leafSummary(leaf)
-            propagate(from: leafLevel, summary, pathNode, pathPos)
+            let old = childSummary(pn[leafLevel &- 1], pp[leafLevel &- 1])
+            if after != 0 {
+                // A successor here took over z's gap and range: its new gap contains z's and its own old one.
+                propagateGrowth(from: leafLevel, GapTree.combine(old, succWord), pn, pp)
+            } else if !GapTree.keeps(old, old: zw, new: 0) {
+                // z's gap left this leaf.
+                propagateShrink(from: leafLevel, leafSummary(leaf), pn, pp)
+            }
         } else {
             rebalance(from: leafLevel, used: used)
         }
@@ -954,7 +1185,6 @@ struct GapTree {
         while l > 0 {
             let minimum = l == levels &- 1 ? GapTree.leafMinimum : GapTree.innerMinimum
             if used >= minimum { break }
-            pathCurrent.pointee = false
             shape &+= 1
             let parent = pathNode[l &- 1], p = pathPos[l &- 1]
             let siblings = innerCount(parent)
@@ -971,7 +1201,7 @@ struct GapTree {
             if l == levels &- 1 {
                 let lb = entries, rb = entries2
                 let lu = loadLeaf(leftNode, lb), ru = loadLeaf(rightNode, rb)
-                if lu &+ ru <= GapTree.leafCapacity {
+                if lu &+ ru <= GapTree.leafMergeLimit {
                     for k in 0..<ru { lb[lu &+ k] = rb[k] }
                     storeLeaf(leftNode, lb, lu &+ ru, spread: .even)
                     if lu == 0 && p == 0 { setSmallest(from: l, childKey(parent, 1), pathNode, pathPos) }
@@ -1033,7 +1263,6 @@ struct GapTree {
         }
         if l == 0 {
             while levels > 1 && innerCount(root) == 1 {
-                pathCurrent.pointee = false
                 shape &+= 1
                 let old = root
                 root = childRef(old, 0)
@@ -1082,8 +1311,8 @@ struct GapTree {
 
     /// Unlink every node (put_iova_domain): the handles go back to the pool, the tree is one empty leaf.
     mutating func removeAll() {
-        pathCurrent.pointee = false
         shape &+= 1
+        setMainStale()
         var handles: [UInt32] = []
         forEach { i, _ in handles.append(i) }
         for i in handles { pool.release(i) }

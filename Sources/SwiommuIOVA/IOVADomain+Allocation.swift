@@ -71,6 +71,7 @@ extension IOVADomain {
     /// more than half its alignment from an aligned start, yet not the whole request, and a size-aligned request
     /// of more than 64 granules (or of 2^20 granules and more) meets gaps that are long enough but hold no
     /// aligned start; the search then looks further down. `misalignedGaps` counts those gaps.
+    @inline(__always)
     func search(from start: UInt32, limit: UInt64, size: UInt64, alignMask: UInt64, low: UInt64) -> UInt64? {
         if lo(start) >= limit {
             if limit < size { return nil }           // high < size: the kernel's wrapped `new` fails
@@ -85,28 +86,11 @@ extension IOVADomain {
             Kernel.warn("iova: cached node [\(Kernel.hex(lo(start))), \(Kernel.hex(hi(start)))] is not in the tree")
             return nil
         }
-        let sat = GapTree.saturated
-        var request = GapTree.Request(need: size >= UInt64(sat) ? sat : UInt32(truncatingIfNeeded: size), fitMask: 0)
-        let k = Log2.fls(size &- 1)
-        if alignMask != ~0 && k >= 1 && k <= GapTree.fitClasses {
-            request.fitMask = size == UInt64(1) &<< UInt64(k) ? 1 &<< UInt32(5 &+ k) : 1 &<< UInt32(k &- 1)
-        }
+        let request = GapTree.Request(size: size, alignMask: alignMask)
         // Below pfn low + size nothing can succeed: the walk would fail there.
         let (floor, overflow) = low.addingReportingOverflow(size)
         if overflow { return nil }
-        let c = tree.last(request, floor: floor) { c, clo, w in
-            let new = (clo &- size) & alignMask
-            let g = w & sat
-            let fits: Bool
-            if g < sat {
-                fits = new >= clo &- UInt64(g)       // inside [first free pfn, pfn_lo)
-            } else {
-                let p = tree.predecessor(c)
-                fits = p == NodePool.none || (clo &- hi(p) &- 1 >= size && new > hi(p))
-            }
-            if !fits { misalignedGaps &+= 1 }
-            return fits
-        }
+        let c = tree.searchDown(request, floor: floor)
         if c == NodePool.none { return nil }
         let new = (lo(c) &- size) & alignMask
         return new >= low ? new : nil                // the new node goes before c

@@ -69,7 +69,7 @@ public final class IOVADomain: @unchecked Sendable {
     /// `ThreadCPU.key`, copied.
     let cpuKey: pthread_key_t
     /// Gaps long enough for a request that held no aligned start for it: the searches' non-logarithmic steps.
-    public internal(set) var misalignedGaps = 0
+    public var misalignedGaps: Int { tree.misalignedGaps }
 
     /// Kernel: `init_iova_domain`. The kernel BUGs for a granule that is not a power of two or is larger than
     /// PAGE_SIZE; here that is a WARN and nil, unless `allowLargeGranule` accepts the larger granule.
