@@ -60,8 +60,13 @@ extension SimulatedMemory {
     /// Clean, invalidate or flush a physical range, widened to whole cache lines. False if not RAM.
     @discardableResult
     public func maintainCache(_ op: CacheMaintenance, _ pa: PhysicalAddress, size: Int) -> Bool {
+        // A range past the top of the address space (an address nothing mapped, a size from a bad call) is
+        // not RAM.
+        guard size >= 0 else { return false }
+        let (top, overflow) = pa.rawValue.addingReportingOverflow(UInt64(size) + UInt64(cacheLineSize - 1))
+        guard !overflow else { return false }
         let start = pa.rawValue & ~UInt64(cacheLineSize - 1)
-        let end = (pa.rawValue + UInt64(size) + UInt64(cacheLineSize - 1)) & ~UInt64(cacheLineSize - 1)
+        let end = top & ~UInt64(cacheLineSize - 1)
         return lock.withLock {
             cacheMaintenance += 1
             return forEachPage(PhysicalAddress(start), Int(end - start)) { p, off, n in
