@@ -238,6 +238,17 @@ static void unmapping_or_syncing_a_foreign_address_warns_without_crashing(void *
 	swiommu_warn_reset();
 	dma_sync_single_for_cpu(dev, ~(dma_addr_t)0 - 0xfff, 0x2000, DMA_FROM_DEVICE);
 	assert_true(swiommu_log_contains("is not simulated RAM"));
+	/* A size_t of 2^63 or more is refused before it reaches the backends. */
+	swiommu_log_reset();
+	dma_sync_single_for_device(dev, 0x80000000, SIZE_MAX, DMA_TO_DEVICE);
+	assert_warned("dma_sync_single_for_device: size 0xffffffffffffffff is larger than the address space");
+	dma_unmap_page(dev, 0x80000000, (size_t)1 << 63, DMA_FROM_DEVICE);
+	assert_warned("dma_unmap_page_attrs: size 0x8000000000000000 is larger than the address space");
+	struct page *pg = alloc_page(GFP_KERNEL);
+
+	assert_true(dma_mapping_error(dev, dma_map_page(dev, pg, 0, SIZE_MAX, DMA_TO_DEVICE)));
+	assert_warned("dma_map_page_attrs: size 0xffffffffffffffff is larger than the address space");
+	__free_page(pg);
 }
 
 static void managed_frees_of_unmanaged_memory_warn(void **state)
