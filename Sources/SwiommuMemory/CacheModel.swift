@@ -25,6 +25,7 @@ extension SimulatedMemory {
         let v = UnsafeMutableRawPointer.allocate(byteCount: geometry.size, alignment: cacheLineSize)
         memset(v, 0, geometry.size)
         p.pointee.swiommu.memview = v
+        memoryViews += 1
         return v
     }
 
@@ -36,6 +37,7 @@ extension SimulatedMemory {
             if let v = p.pointee.swiommu.memview {
                 v.deallocate()
                 p.pointee.swiommu.memview = nil
+                memoryViews -= 1
             }
         }
     }
@@ -131,6 +133,7 @@ extension SimulatedMemory {
                     if let v = memoryView(of: p, create: false) {
                         v.deallocate()
                         p.pointee.swiommu.memview = nil
+                        memoryViews -= 1
                     }
                     p.pointee.swiommu.state |= PageState.uncached
                 } else {
