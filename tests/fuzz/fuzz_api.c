@@ -381,9 +381,10 @@ static void op_map_page(struct fuzz_stream *s)
 		   "a map with direction %d succeeded", (int)dir);
 	maps[slot] = (struct mapping){ .used = true, .kind = MAP_PAGE, .dev = di, .bufs_mapped = 1U << bi, .addr = addr,
 				       .size = size, .dir = dir, .attrs = attrs };
-	/* Without the CPU sync a non-coherent device reads what memory held before. */
+	/* Without the CPU sync a non-coherent device reads what memory held before; a DMA_ATTR_PRIVILEGED mapping
+	 * (IOMMU_PRIV) is out of reach of the device's unprivileged reads, as on the hardware. */
 	if ((dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL) && (b->kind == BUF_KMALLOC || b->kind == BUF_PAGES) &&
-	    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+	    !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_PRIVILEGED)))
 		check_device_reads_buffer(dev, &maps[slot], (char *)b->virt + offset, size);
 }
 
