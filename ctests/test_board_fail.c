@@ -212,6 +212,37 @@ static void malformed_dtb(void **state)
 	free(dtb);
 }
 
+/* A property length that wraps the structure offset around: libfdt 1.6's fdt_check_full() lets -3 pass when
+ * what follows the property's header still reads as tags (here the value <4>, FDT_NOP), so the loader checks
+ * that each value lies in the blob. Found by the board fuzzer (tests/fuzz): a 4 GiB allocation. */
+static void property_length_that_wraps(void **state)
+{
+	(void)state;
+	static const unsigned char prop[] = { 0, 0, 0, 3, 0, 0, 0, 4 };	/* FDT_PROP, len 4 */
+	const char *dts = write_dts("wrap", HEAD "\tnop-cell = <4>;\n" MEMORY END);
+	char path[128], cmd[512];
+	unsigned char dtb[4096];
+	size_t len, p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/swiommu-test-board-%d-wrap.dtb", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "dtc -q -I dts -O dtb -o %s %s", path, dts);
+	assert_int_equal(system(cmd), 0);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	len = fread(dtb, 1, sizeof(dtb), f);
+	fclose(f);
+	/* The property whose value is the cell 4: its header, then the name offset, then 00 00 00 04. */
+	for (p = 40; p + 16 <= len; p += 4)
+		if (!memcmp(dtb + p, prop, sizeof(prop)) && !memcmp(dtb + p + 12, prop + 4, 4))
+			break;
+	assert_true(p + 16 <= len);
+	memset(dtb + p + 4, 0xff, 3);		/* len = 0xfffffffd (-3) */
+	dtb[p + 7] = 0xfd;
+	expect_load_error(write_file("wrapped-length.dtb", dtb, len), "/", "nop-cell", "runs past the blob");
+	unlink(path);
+}
+
 static void dts_with_a_syntax_error(void **state)
 {
 	(void)state;
@@ -537,6 +568,7 @@ int main(void)
 		cmocka_unit_test_teardown(file_that_is_not_a_dtb, clean_up),
 		cmocka_unit_test_teardown(truncated_dtb, clean_up),
 		cmocka_unit_test_teardown(malformed_dtb, clean_up),
+		cmocka_unit_test_teardown(property_length_that_wraps, clean_up),
 		cmocka_unit_test_teardown(dts_with_a_syntax_error, clean_up),
 		cmocka_unit_test_teardown(dangling_phandle_in_iommus, clean_up),
 		cmocka_unit_test_teardown(iommus_entry_short_of_iommu_cells, clean_up),
