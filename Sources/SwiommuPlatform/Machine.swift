@@ -305,8 +305,9 @@ public final class Machine: @unchecked Sendable {
         let controller = parentPhandle.flatMap { tree.node(phandle: $0) }
         let width = Int(controller.flatMap { DeviceTree.cells($0, "#interrupt-cells")?.first } ?? 3)
         guard width > 0 else { return [] }
+        // u32 arithmetic, as gic_irq_domain_translate()'s: a number near 2^32 wraps around.
         return stride(from: 0, to: cells.count - width + 1, by: width).map { i in
-            width >= 3 ? (cells[i] == 0 ? 32 : 16) + cells[i + 1] : cells[i]
+            width >= 3 ? (cells[i] == 0 ? 32 : 16) &+ cells[i + 1] : cells[i]
         }
     }
 }
