@@ -492,6 +492,29 @@ static void memory_reg_malformed(void **state)
 	expect_load_error(write_dts("bank-overlap", overlap), "/memory@88000000", "reg", NULL);
 }
 
+/* RAM the machine cannot have: past the top of the address space (an overflow trap), or more than the host
+ * can model (boot walks a struct page per page: 32 TiB took minutes). Found by the board fuzzer (tests/fuzz),
+ * as was a failed RAM mapping that freed its banks twice. */
+static void memory_out_of_range(void **state)
+{
+	(void)state;
+	static const char top[] = HEAD
+		"\tmemory@fffffffffffff000 {\n"
+		"\t\tdevice_type = \"memory\";\n"
+		"\t\treg = <0xffffffff 0xfffff000 0x0 0x2000>;\n"
+		"\t};\n" END;
+
+	expect_load_error(write_dts("bank-top", top), "/memory@fffffffffffff000", "reg", "runs past the top");
+	clean_up(state);
+	static const char huge[] = HEAD
+		"\tmemory@80000000 {\n"
+		"\t\tdevice_type = \"memory\";\n"
+		"\t\treg = <0x0 0x80000000 0x2000 0x0>, <0x4000 0x0 0x2000 0x0>;\n"
+		"\t};\n" END;
+
+	expect_load_error(write_dts("bank-huge", huge), "/", NULL, "at most 256 GiB");
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* /chosen */
 
@@ -579,6 +602,7 @@ int main(void)
 		cmocka_unit_test_teardown(ipmmu_main_names_a_missing_phandle, clean_up),
 		cmocka_unit_test_teardown(no_memory_node, clean_up),
 		cmocka_unit_test_teardown(memory_bank_not_page_aligned, clean_up),
+		cmocka_unit_test_teardown(memory_out_of_range, clean_up),
 		cmocka_unit_test_teardown(memory_reg_malformed, clean_up),
 		cmocka_unit_test_teardown(unknown_iommu_policy, clean_up),
 		cmocka_unit_test_teardown(page_shift_13, clean_up),

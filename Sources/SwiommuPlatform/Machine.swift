@@ -74,7 +74,15 @@ public final class Machine: @unchecked Sendable {
         }
         Kernel.newBoot()
         FaultInjection.reset()
-        let memory = try SimulatedMemory(layout: board.ram, geometry: geometry)
+        let memory: SimulatedMemory
+        do {
+            memory = try SimulatedMemory(layout: board.ram, geometry: geometry)
+        } catch {
+            let bytes = board.ram.reduce(UInt64(0)) { $0 &+ $1.size }
+            Kernel.log(.error, "swiommu: \(board.source): cannot map \(Kernel.hex(bytes)) bytes of RAM in "
+                       + "\(board.ram.count) bank(s) (\(error.negated))")
+            throw error
+        }
         let machine = Machine(board: board, memory: memory)
         up = Unmanaged.passRetained(machine)
         for hook in bootHooks { hook(machine) }
