@@ -3,7 +3,7 @@ PACKAGES := cmake ninja-build libcmocka-dev pkg-config libfdt-dev device-tree-co
 BUILD    := build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test ctest swift-test swift-tsan bench install clean board
+.PHONY: all deps build demo test ctest swift-test swift-tsan bench install clean board fuzz fuzz-merge
 
 all: build
 
@@ -60,5 +60,15 @@ install: build
 board: deps
 	tools/embed-board.sh
 
+# libFuzzer targets (tests/fuzz) against an instrumented copy of the library, FUZZ_SECONDS each; not part of
+# make test, which replays their corpus and findings. fuzz-merge keeps what a run found in tests/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= board api iova
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz $(FUZZ_TARGETS)
+
+fuzz-merge: deps
+	FUZZ_MERGE=1 tools/fuzz $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) .build .build-tsan
+.PHONY: all deps build demo test ctest swift-test swift-tsan bench install clean board fuzz fuzz-merge

@@ -18,13 +18,14 @@ static inline int boot(void **state)
 
 /* Setup: boot the default board as a kernel without IOMMU drivers runs it (no built-in models): the
  * masters of its IOMMUs carry on without them, on the direct path. */
+static bool swiommu_test_restore_models;
+
 static inline int boot_without_iommu_drivers(void **state)
 {
+	/* Until shut_down(): the setting cannot change while the machine is up. */
 	swiommu_iommu_use_builtin_models(false);
-	int ret = boot(state);
-
-	swiommu_iommu_use_builtin_models(true);	/* for the next boot */
-	return ret;
+	swiommu_test_restore_models = true;
+	return boot(state);
 }
 
 /* Teardown: take the machine down (its leak report goes to the log). */
@@ -32,6 +33,10 @@ static inline int shut_down(void **state)
 {
 	(void)state;
 	swiommu_exit();
+	if (swiommu_test_restore_models) {
+		swiommu_iommu_use_builtin_models(true);	/* the next boot gets them again */
+		swiommu_test_restore_models = false;
+	}
 	return 0;
 }
 

@@ -212,6 +212,37 @@ static void malformed_dtb(void **state)
 	free(dtb);
 }
 
+/* A property length that wraps the structure offset around: libfdt 1.6's fdt_check_full() lets -3 pass when
+ * what follows the property's header still reads as tags (here the value <4>, FDT_NOP), so the loader checks
+ * that each value lies in the blob. Found by the board fuzzer (tests/fuzz): a 4 GiB allocation. */
+static void property_length_that_wraps(void **state)
+{
+	(void)state;
+	static const unsigned char prop[] = { 0, 0, 0, 3, 0, 0, 0, 4 };	/* FDT_PROP, len 4 */
+	const char *dts = write_dts("wrap", HEAD "\tnop-cell = <4>;\n" MEMORY END);
+	char path[128], cmd[512];
+	unsigned char dtb[4096];
+	size_t len, p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/swiommu-test-board-%d-wrap.dtb", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "dtc -q -I dts -O dtb -o %s %s", path, dts);
+	assert_int_equal(system(cmd), 0);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	len = fread(dtb, 1, sizeof(dtb), f);
+	fclose(f);
+	/* The property whose value is the cell 4: its header, then the name offset, then 00 00 00 04. */
+	for (p = 40; p + 16 <= len; p += 4)
+		if (!memcmp(dtb + p, prop, sizeof(prop)) && !memcmp(dtb + p + 12, prop + 4, 4))
+			break;
+	assert_true(p + 16 <= len);
+	memset(dtb + p + 4, 0xff, 3);		/* len = 0xfffffffd (-3) */
+	dtb[p + 7] = 0xfd;
+	expect_load_error(write_file("wrapped-length.dtb", dtb, len), "/", "nop-cell", "runs past the blob");
+	unlink(path);
+}
+
 static void dts_with_a_syntax_error(void **state)
 {
 	(void)state;
@@ -461,6 +492,29 @@ static void memory_reg_malformed(void **state)
 	expect_load_error(write_dts("bank-overlap", overlap), "/memory@88000000", "reg", NULL);
 }
 
+/* RAM the machine cannot have: past the top of the address space (an overflow trap), or more than the host
+ * can model (boot walks a struct page per page: 32 TiB took minutes). Found by the board fuzzer (tests/fuzz),
+ * as was a failed RAM mapping that freed its banks twice. */
+static void memory_out_of_range(void **state)
+{
+	(void)state;
+	static const char top[] = HEAD
+		"\tmemory@fffffffffffff000 {\n"
+		"\t\tdevice_type = \"memory\";\n"
+		"\t\treg = <0xffffffff 0xfffff000 0x0 0x2000>;\n"
+		"\t};\n" END;
+
+	expect_load_error(write_dts("bank-top", top), "/memory@fffffffffffff000", "reg", "runs past the top");
+	clean_up(state);
+	static const char huge[] = HEAD
+		"\tmemory@80000000 {\n"
+		"\t\tdevice_type = \"memory\";\n"
+		"\t\treg = <0x0 0x80000000 0x2000 0x0>, <0x4000 0x0 0x2000 0x0>;\n"
+		"\t};\n" END;
+
+	expect_load_error(write_dts("bank-huge", huge), "/", NULL, "at most 256 GiB");
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* /chosen */
 
@@ -537,6 +591,7 @@ int main(void)
 		cmocka_unit_test_teardown(file_that_is_not_a_dtb, clean_up),
 		cmocka_unit_test_teardown(truncated_dtb, clean_up),
 		cmocka_unit_test_teardown(malformed_dtb, clean_up),
+		cmocka_unit_test_teardown(property_length_that_wraps, clean_up),
 		cmocka_unit_test_teardown(dts_with_a_syntax_error, clean_up),
 		cmocka_unit_test_teardown(dangling_phandle_in_iommus, clean_up),
 		cmocka_unit_test_teardown(iommus_entry_short_of_iommu_cells, clean_up),
@@ -547,6 +602,7 @@ int main(void)
 		cmocka_unit_test_teardown(ipmmu_main_names_a_missing_phandle, clean_up),
 		cmocka_unit_test_teardown(no_memory_node, clean_up),
 		cmocka_unit_test_teardown(memory_bank_not_page_aligned, clean_up),
+		cmocka_unit_test_teardown(memory_out_of_range, clean_up),
 		cmocka_unit_test_teardown(memory_reg_malformed, clean_up),
 		cmocka_unit_test_teardown(unknown_iommu_policy, clean_up),
 		cmocka_unit_test_teardown(page_shift_13, clean_up),

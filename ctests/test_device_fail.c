@@ -430,6 +430,36 @@ static void platform_get_irq_of_a_missing_index_is_enxio(void **state)
 	platform_device_unregister(bare);
 }
 
+/* Interrupt specifiers near 2^32: the GIC's hwirq arithmetic is u32 (gic_irq_domain_translate wraps), and a
+ * number that is no int is -EINVAL. Found by the board fuzzer (tests/fuzz): an overflow trap at boot. */
+static void interrupt_numbers_near_the_top_of_u32(void **state)
+{
+	(void)state;
+	const char *board = swiommu_test_write_board("irq-wrap",
+		"/dts-v1/;\n/ {\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n"
+		"\tmemory@80000000 { device_type = \"memory\"; reg = <0x0 0x80000000 0x0 0x10000000>; };\n"
+		"\tgic: interrupt-controller@f9010000 { compatible = \"arm,gic-400\"; #interrupt-cells = <3>;\n"
+		"\t\tinterrupt-controller; reg = <0x0 0xf9010000 0x0 0x1000>; };\n"
+		"\tintc: interrupt-controller@f9020000 { compatible = \"swiommu,test-intc\"; #interrupt-cells = <1>;\n"
+		"\t\tinterrupt-controller; reg = <0x0 0xf9020000 0x0 0x1000>; };\n"
+		"\ta@10000000 { compatible = \"swiommu,test-master\"; reg = <0x0 0x10000000 0x0 0x1000>;\n"
+		"\t\tinterrupt-parent = <&gic>; interrupts = <0 0xffffffff 4>, <0 0x7fffffe0 4>, <1 5 4>; };\n"
+		"\tb@10001000 { compatible = \"swiommu,test-master\"; reg = <0x0 0x10001000 0x0 0x1000>;\n"
+		"\t\tinterrupt-parent = <&intc>; interrupts = <0xffffffff>; };\n"
+		"};\n");
+
+	assert_non_null(board);
+	swiommu_exit();
+	assert_int_equal(swiommu_init(board), 0);
+	struct platform_device *a = to_platform_device(swiommu_find_device("/a@10000000"));
+	struct platform_device *b = to_platform_device(swiommu_find_device("/b@10001000"));
+
+	assert_int_equal(platform_get_irq(a, 0), 31);		/* 32 + 0xffffffff, in u32 */
+	assert_int_equal(platform_get_irq(a, 1), -EINVAL);	/* 32 + 0x7fffffe0 is no int */
+	assert_int_equal(platform_get_irq(a, 2), 16 + 5);	/* a PPI */
+	assert_int_equal(platform_get_irq(b, 0), -EINVAL);
+}
+
 static void platform_get_resource_that_is_not_there_is_null(void **state)
 {
 	(void)state;
@@ -732,6 +762,7 @@ int main(void)
 		T(unregistering_an_unregistered_driver_warns),
 		T(registering_a_null_or_nameless_driver_is_einval),
 		T(platform_get_irq_of_a_missing_index_is_enxio),
+		T(interrupt_numbers_near_the_top_of_u32),
 		T(platform_get_resource_that_is_not_there_is_null),
 		T(adding_a_device_with_a_taken_name_is_eexist),
 		T(devm_kfree_of_unmanaged_memory_warns),

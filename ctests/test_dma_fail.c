@@ -89,6 +89,14 @@ static void a_null_device_fails(void **state)
 	assert_null(dma_alloc_coherent(ERR_PTR(-ENODEV), PAGE_SIZE, &h, GFP_KERNEL));
 	assert_warned("dma_alloc_attrs: NULL or ERR_PTR device");
 	assert_int_equal(dma_set_mask(NULL, DMA_BIT_MASK(32)), -EIO);
+	/* vmalloc memory is refused before the device is looked at; the message copes with no device (found by
+	 * the API fuzzer: the inline dereferenced it). */
+	void *v = vmalloc(64);
+
+	assert_int_equal(dma_map_single(NULL, v, 64, DMA_TO_DEVICE), DMA_MAPPING_ERROR);
+	assert_warned("(NULL device *): rejecting DMA map of vmalloc memory");
+	assert_int_equal(dma_map_single(ERR_PTR(-ENODEV), v, 64, DMA_TO_DEVICE), DMA_MAPPING_ERROR);
+	vfree(v);
 }
 
 static void a_full_swiotlb_fails_the_mapping(void **state)
@@ -233,6 +241,23 @@ static void unmapping_or_syncing_a_foreign_address_warns_without_crashing(void *
 	dma_unmap_page(dev, default_swiotlb_base() + 3 * IO_TLB_SIZE, 64, DMA_TO_DEVICE);
 	assert_true(swiommu_log_contains("device driver tries to free DMA memory it has not allocated"));
 	assert_true(swiommu_log_contains("which no bounce mapping holds"));
+	/* Ranges that run past the top of the address space (the API fuzzer's first finding: an overflow trap in
+	 * the cache maintenance): not RAM either. */
+	swiommu_log_reset();
+	swiommu_warn_reset();
+	dma_sync_single_for_cpu(dev, ~(dma_addr_t)0 - 0xfff, 0x2000, DMA_FROM_DEVICE);
+	assert_true(swiommu_log_contains("is not simulated RAM"));
+	/* A size_t of 2^63 or more is refused before it reaches the backends. */
+	swiommu_log_reset();
+	dma_sync_single_for_device(dev, 0x80000000, SIZE_MAX, DMA_TO_DEVICE);
+	assert_warned("dma_sync_single_for_device: size 0xffffffffffffffff is larger than the address space");
+	dma_unmap_page(dev, 0x80000000, (size_t)1 << 63, DMA_FROM_DEVICE);
+	assert_warned("dma_unmap_page_attrs: size 0x8000000000000000 is larger than the address space");
+	struct page *pg = alloc_page(GFP_KERNEL);
+
+	assert_true(dma_mapping_error(dev, dma_map_page(dev, pg, 0, SIZE_MAX, DMA_TO_DEVICE)));
+	assert_warned("dma_map_page_attrs: size 0xffffffffffffffff is larger than the address space");
+	__free_page(pg);
 }
 
 static void managed_frees_of_unmanaged_memory_warn(void **state)

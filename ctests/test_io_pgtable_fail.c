@@ -179,6 +179,32 @@ static void other_formats_bad_input(void **state)
 	assert_int_equal(swiommu_mem_check_leaks(false), 0);
 }
 
+/* RAM above what a DART PTE holds (36 address bits): a level-2 table there would be written truncated, so the
+ * map fails with -ENOMEM and the table goes back. Found by the board fuzzer (tests/fuzz): a leaked table. */
+static void dart_tables_beyond_its_address_bits(void **state)
+{
+	struct io_pgtable_cfg dart = { .pgsize_bitmap = SZ_16K, .ias = 32, .oas = 36, .coherent_walk = true };
+	const char *board = swiommu_test_write_board("high-ram",
+		"/dts-v1/;\n/ {\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n"
+		"\tmemory@1000000000 { device_type = \"memory\"; reg = <0x10 0x0 0x0 0x4000000>; };\n};\n");
+	struct io_pgtable_ops *ops;
+	size_t mapped = 0;
+
+	(void)state;
+	assert_non_null(board);
+	swiommu_exit();
+	assert_int_equal(swiommu_init(board), 0);
+	ops = alloc_io_pgtable_ops(APPLE_DART, &dart, NULL);
+	assert_non_null(ops);
+	expect_warns(1, assert_int_equal(ops->map_pages(ops, 0, 0, SZ_16K, 1, IOMMU_READ, GFP_KERNEL, &mapped),
+					 -ENOMEM));
+	assert_non_null(strstr(swiommu_warn_last(), "beyond the DART's address bits"));
+	free_io_pgtable_ops(ops);
+	assert_int_equal(swiommu_mem_check_leaks(false), 0);
+	swiommu_exit();
+	assert_int_equal(swiommu_init(NULL), 0);
+}
+
 static void double_free_and_allocation_failures(void **state)
 {
 	struct io_pgtable_cfg cfg = lpae_cfg();
@@ -290,6 +316,7 @@ int main(void)
 		cmocka_unit_test_setup(bad_maps, clean_records),
 		cmocka_unit_test_setup(bad_unmaps, clean_records),
 		cmocka_unit_test_setup(other_formats_bad_input, clean_records),
+		cmocka_unit_test_setup(dart_tables_beyond_its_address_bits, clean_records),
 		cmocka_unit_test_setup(double_free_and_allocation_failures, clean_records),
 		cmocka_unit_test_setup(swiommu_calls_errors, clean_records),
 		cmocka_unit_test_setup(calls_while_the_machine_is_down, clean_records),

@@ -101,6 +101,47 @@ static void a_leaf_without_its_root_defers(void **state)
 	assert_true(swiommu_log_contains("fe910000.iommu: deferred probe pending"));
 }
 
+/* The root after its leaf in the tree (as on R-Car H3): at shutdown the root is unbound first, and the leaf's
+ * default domain still gives its context back to it. Found by the board fuzzer (tests/fuzz). */
+static const char root_after_leaf_board[] = HEAD
+	"\tleaf: iommu@fe910000 { compatible = \"renesas,ipmmu-r8a7795\"; reg = <0x0 0xfe910000 0x0 0x1000>;\n"
+	"\t\t#iommu-cells = <1>; renesas,ipmmu-main = <&root 0>; };\n"
+	"\troot: iommu@fe900000 { compatible = \"renesas,ipmmu-r8a7795\"; reg = <0x0 0xfe900000 0x0 0x1000>;\n"
+	"\t\t#iommu-cells = <1>; };\n"
+	"\tmaster@10000000 { compatible = \"swiommu,test-master\"; reg = <0x0 0x10000000 0x0 0x1000>;\n"
+	"\t\tiommus = <&leaf 3>; };\n"
+	"};\n";
+
+static void a_root_unbound_before_its_leaf(void **state)
+{
+	(void)state;
+	boot_board("root-after-leaf", root_after_leaf_board);
+	assert_non_null(dev_at("/master@10000000")->iommu_group);
+	assert_string_equal(dev_driver_string(dev_at("/iommu@fe900000")), "ipmmu-vmsa");
+	swiommu_log_reset();
+	swiommu_exit();
+	assert_false(swiommu_is_up());
+	assert_false(swiommu_log_contains("leaked"));
+}
+
+/* iommu_attach_device() takes any domain of the same driver, another group's default domain too. When that
+ * group goes (here at shutdown, the storage before the NIC), its default domain goes with it: the NIC goes
+ * back to its own first, with a WARN (found by the API fuzzer: a use after free in the model's detach). */
+static void another_groups_default_domain_attached_at_shutdown(void **state)
+{
+	(void)state;
+	struct device *storage = dev_at("/soc/storage@fe610000");
+	struct device *nic = dev_at("/pcie@40000000/nic@0,0");
+	struct iommu_domain *d = iommu_get_dma_domain(storage);
+
+	assert_int_equal(iommu_attach_device(d, nic), 0);
+	assert_ptr_equal(iommu_get_domain_for_dev(nic), d);
+	swiommu_log_reset();
+	swiommu_exit();
+	assert_true(swiommu_log_contains("is still attached: group"));
+	assert_false(swiommu_log_contains("leaked"));
+}
+
 static void bad_mappings_on_model_domains(void **state)
 {
 	(void)state;
@@ -169,6 +210,8 @@ int main(void)
 		cmocka_unit_test_teardown(a_specifier_the_binding_does_not_allow, shut_down),
 		cmocka_unit_test_teardown(context_banks_run_out_at_probe, shut_down),
 		cmocka_unit_test_teardown(a_leaf_without_its_root_defers, shut_down),
+		cmocka_unit_test_teardown(a_root_unbound_before_its_leaf, shut_down),
+		cmocka_unit_test_setup_teardown(another_groups_default_domain_attached_at_shutdown, boot, shut_down),
 		cmocka_unit_test_setup_teardown(bad_mappings_on_model_domains, boot, shut_down),
 		cmocka_unit_test_setup_teardown(model_calls_reject_bad_arguments, boot, shut_down),
 	};

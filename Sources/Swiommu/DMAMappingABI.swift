@@ -25,12 +25,30 @@ func badDevice(_ caller: StaticString) {
     Kernel.warn("\(caller): NULL or ERR_PTR device")
 }
 
+/// `withDMA` for a call that takes a size (or sizes OR-ed together, such as an offset and a size): a size_t of
+/// 2^63 or more (negative here) is no buffer's size (a negative int passed as a size?): a WARN and `fallback`
+/// before anything runs. The kernel does not check; its address arithmetic would wrap around.
+@inline(__always)
+func withDMA<R>(_ caller: StaticString, _ dev: UnsafeMutablePointer<device>?, size: size_t, _ fallback: R,
+                _ body: (DMALayer, UnsafeMutablePointer<device>) -> R) -> R {
+    guard size >= 0 else {
+        badSize(caller, size)
+        return fallback
+    }
+    return withDMA(caller, dev, fallback, body)
+}
+
+@inline(never)
+func badSize(_ caller: StaticString, _ size: size_t) {
+    Kernel.warn("\(caller): size \(Kernel.hex(UInt(bitPattern: size))) is larger than the address space")
+}
+
 // MARK: Streaming mappings
 
 @c(dma_map_page_attrs)
 public func abiDMAMapPageAttrs(_ dev: UnsafeMutablePointer<device>?, _ page: UnsafeMutablePointer<page>?, _ offset: size_t,
                                _ size: size_t, _ dir: dma_data_direction, _ attrs: CUnsignedLong) -> dma_addr_t {
-    withDMA("dma_map_page_attrs", dev, DMAAddress.mappingError.rawValue) { layer, dev in
+    withDMA("dma_map_page_attrs", dev, size: offset | size, DMAAddress.mappingError.rawValue) { layer, dev in
         guard let page else {
             Kernel.warn("dma_map_page_attrs: NULL page (virt_to_page() of memory that is not simulated RAM?)")
             return DMAAddress.mappingError.rawValue
@@ -43,7 +61,7 @@ public func abiDMAMapPageAttrs(_ dev: UnsafeMutablePointer<device>?, _ page: Uns
 @c(dma_unmap_page_attrs)
 public func abiDMAUnmapPageAttrs(_ dev: UnsafeMutablePointer<device>?, _ addr: dma_addr_t, _ size: size_t,
                                  _ dir: dma_data_direction, _ attrs: CUnsignedLong) {
-    withDMA("dma_unmap_page_attrs", dev, ()) { layer, dev in
+    withDMA("dma_unmap_page_attrs", dev, size: size, ()) { layer, dev in
         DMAMapping.unmapPage(layer, dev, address: DMAAddress(addr), size: size, direction: dir,
                              attributes: DMAAttributes(rawValue: attrs))
     }
@@ -52,6 +70,7 @@ public func abiDMAUnmapPageAttrs(_ dev: UnsafeMutablePointer<device>?, _ addr: d
 @c(debug_dma_map_single)
 public func abiDebugDMAMapSingle(_ dev: UnsafeMutablePointer<device>?, _ addr: UnsafeRawPointer?, _ len: CUnsignedLong) {
     guard let dev, !isNullOrError(dev) else { return }
+    guard len <= CUnsignedLong(Int.max) else { return badSize("debug_dma_map_single", size_t(bitPattern: UInt(len))) }
     DMAMapping.debugMapSingle(dev, address: addr, length: Int(len))
 }
 
@@ -105,7 +124,7 @@ public func abiDMAUnmapSGAttrs(_ dev: UnsafeMutablePointer<device>?, _ sg: Unsaf
 @c(dma_map_resource)
 public func abiDMAMapResource(_ dev: UnsafeMutablePointer<device>?, _ phys: phys_addr_t, _ size: size_t,
                               _ dir: dma_data_direction, _ attrs: CUnsignedLong) -> dma_addr_t {
-    withDMA("dma_map_resource", dev, DMAAddress.mappingError.rawValue) { layer, dev in
+    withDMA("dma_map_resource", dev, size: size, DMAAddress.mappingError.rawValue) { layer, dev in
         DMAMapping.mapResource(layer, dev, phys: PhysicalAddress(phys), size: size, direction: dir,
                                attributes: DMAAttributes(rawValue: attrs)).rawValue
     }
@@ -114,7 +133,7 @@ public func abiDMAMapResource(_ dev: UnsafeMutablePointer<device>?, _ phys: phys
 @c(dma_unmap_resource)
 public func abiDMAUnmapResource(_ dev: UnsafeMutablePointer<device>?, _ addr: dma_addr_t, _ size: size_t,
                                 _ dir: dma_data_direction, _ attrs: CUnsignedLong) {
-    withDMA("dma_unmap_resource", dev, ()) { layer, dev in
+    withDMA("dma_unmap_resource", dev, size: size, ()) { layer, dev in
         DMAMapping.unmapResource(layer, dev, address: DMAAddress(addr), size: size, direction: dir,
                                  attributes: DMAAttributes(rawValue: attrs))
     }
@@ -125,7 +144,7 @@ public func abiDMAUnmapResource(_ dev: UnsafeMutablePointer<device>?, _ addr: dm
 @c(__dma_sync_single_for_cpu)
 public func abiDMASyncSingleForCPU(_ dev: UnsafeMutablePointer<device>?, _ addr: dma_addr_t, _ size: size_t,
                                    _ dir: dma_data_direction) {
-    withDMA("dma_sync_single_for_cpu", dev, ()) { layer, dev in
+    withDMA("dma_sync_single_for_cpu", dev, size: size, ()) { layer, dev in
         DMAMapping.syncSingle(layer, dev, address: DMAAddress(addr), size: size, direction: dir, forDevice: false)
     }
 }
@@ -133,7 +152,7 @@ public func abiDMASyncSingleForCPU(_ dev: UnsafeMutablePointer<device>?, _ addr:
 @c(__dma_sync_single_for_device)
 public func abiDMASyncSingleForDevice(_ dev: UnsafeMutablePointer<device>?, _ addr: dma_addr_t, _ size: size_t,
                                       _ dir: dma_data_direction) {
-    withDMA("dma_sync_single_for_device", dev, ()) { layer, dev in
+    withDMA("dma_sync_single_for_device", dev, size: size, ()) { layer, dev in
         DMAMapping.syncSingle(layer, dev, address: DMAAddress(addr), size: size, direction: dir, forDevice: true)
     }
 }
@@ -171,7 +190,7 @@ public func abiDMANeedUnmap(_ dev: UnsafeMutablePointer<device>?) -> Bool {
 @c(dma_alloc_attrs)
 public func abiDMAAllocAttrs(_ dev: UnsafeMutablePointer<device>?, _ size: size_t, _ handle: UnsafeMutablePointer<dma_addr_t>?,
                              _ flag: gfp_t, _ attrs: CUnsignedLong) -> UnsafeMutableRawPointer? {
-    withDMA("dma_alloc_attrs", dev, nil) { layer, dev in
+    withDMA("dma_alloc_attrs", dev, size: size, nil) { layer, dev in
         guard let handle else {
             Kernel.warn("dma_alloc_attrs: NULL dma_handle")
             return nil
@@ -184,7 +203,7 @@ public func abiDMAAllocAttrs(_ dev: UnsafeMutablePointer<device>?, _ size: size_
 @c(dma_free_attrs)
 public func abiDMAFreeAttrs(_ dev: UnsafeMutablePointer<device>?, _ size: size_t, _ cpu: UnsafeMutableRawPointer?,
                             _ handle: dma_addr_t, _ attrs: CUnsignedLong) {
-    withDMA("dma_free_attrs", dev, ()) { layer, dev in
+    withDMA("dma_free_attrs", dev, size: size, ()) { layer, dev in
         DMAMapping.free(layer, dev, size: size, cpuAddress: cpu, handle: DMAAddress(handle),
                         attributes: DMAAttributes(rawValue: attrs))
     }
@@ -193,7 +212,7 @@ public func abiDMAFreeAttrs(_ dev: UnsafeMutablePointer<device>?, _ size: size_t
 @c(dmam_alloc_attrs)
 public func abiDMAMAllocAttrs(_ dev: UnsafeMutablePointer<device>?, _ size: size_t, _ handle: UnsafeMutablePointer<dma_addr_t>?,
                               _ gfp: gfp_t, _ attrs: CUnsignedLong) -> UnsafeMutableRawPointer? {
-    withDMA("dmam_alloc_attrs", dev, nil) { layer, dev in
+    withDMA("dmam_alloc_attrs", dev, size: size, nil) { layer, dev in
         guard let handle else {
             Kernel.warn("dmam_alloc_attrs: NULL dma_handle")
             return nil
@@ -206,7 +225,7 @@ public func abiDMAMAllocAttrs(_ dev: UnsafeMutablePointer<device>?, _ size: size
 @c(dmam_free_coherent)
 public func abiDMAMFreeCoherent(_ dev: UnsafeMutablePointer<device>?, _ size: size_t, _ vaddr: UnsafeMutableRawPointer?,
                                 _ handle: dma_addr_t) {
-    withDMA("dmam_free_coherent", dev, ()) { layer, dev in
+    withDMA("dmam_free_coherent", dev, size: size, ()) { layer, dev in
         DMAMapping.freeManaged(layer, dev, size: size, vaddr: vaddr, handle: DMAAddress(handle))
     }
 }
@@ -214,7 +233,7 @@ public func abiDMAMFreeCoherent(_ dev: UnsafeMutablePointer<device>?, _ size: si
 @c(dma_alloc_pages)
 public func abiDMAAllocPages(_ dev: UnsafeMutablePointer<device>?, _ size: size_t, _ handle: UnsafeMutablePointer<dma_addr_t>?,
                              _ dir: dma_data_direction, _ gfp: gfp_t) -> UnsafeMutablePointer<page>? {
-    withDMA("dma_alloc_pages", dev, nil) { layer, dev in
+    withDMA("dma_alloc_pages", dev, size: size, nil) { layer, dev in
         guard let handle else {
             Kernel.warn("dma_alloc_pages: NULL dma_handle")
             return nil
@@ -226,7 +245,7 @@ public func abiDMAAllocPages(_ dev: UnsafeMutablePointer<device>?, _ size: size_
 @c(dma_free_pages)
 public func abiDMAFreePages(_ dev: UnsafeMutablePointer<device>?, _ size: size_t, _ page: UnsafeMutablePointer<page>?,
                             _ handle: dma_addr_t, _ dir: dma_data_direction) {
-    withDMA("dma_free_pages", dev, ()) { layer, dev in
+    withDMA("dma_free_pages", dev, size: size, ()) { layer, dev in
         guard let page else { return Kernel.warn("dma_free_pages: NULL page") }
         DMAMapping.freePages(layer, dev, size: size, page: page, handle: DMAAddress(handle), direction: dir)
     }
@@ -235,7 +254,7 @@ public func abiDMAFreePages(_ dev: UnsafeMutablePointer<device>?, _ size: size_t
 @c(dma_mmap_pages)
 public func abiDMAMmapPages(_ dev: UnsafeMutablePointer<device>?, _ vma: UnsafeMutablePointer<vm_area_struct>?, _ size: size_t,
                             _ page: UnsafeMutablePointer<page>?) -> CInt {
-    withDMA("dma_mmap_pages", dev, Errno.invalid.negated) { layer, _ in
+    withDMA("dma_mmap_pages", dev, size: size, Errno.invalid.negated) { layer, _ in
         guard let vma, let page else { return Errno.invalid.negated }
         return DMAMapping.mmapPages(layer, vma: vma, size: size, page: page)
     }
@@ -244,7 +263,7 @@ public func abiDMAMmapPages(_ dev: UnsafeMutablePointer<device>?, _ vma: UnsafeM
 @c(dma_alloc_noncontiguous)
 public func abiDMAAllocNoncontiguous(_ dev: UnsafeMutablePointer<device>?, _ size: size_t, _ dir: dma_data_direction,
                                      _ gfp: gfp_t, _ attrs: CUnsignedLong) -> UnsafeMutablePointer<sg_table>? {
-    withDMA("dma_alloc_noncontiguous", dev, nil) { layer, dev in
+    withDMA("dma_alloc_noncontiguous", dev, size: size, nil) { layer, dev in
         DMAMapping.allocNoncontiguous(layer, dev, size: size, direction: dir, gfp: gfp,
                                       attributes: DMAAttributes(rawValue: attrs), site: currentSite)
     }
@@ -253,7 +272,7 @@ public func abiDMAAllocNoncontiguous(_ dev: UnsafeMutablePointer<device>?, _ siz
 @c(dma_free_noncontiguous)
 public func abiDMAFreeNoncontiguous(_ dev: UnsafeMutablePointer<device>?, _ size: size_t, _ sgt: UnsafeMutablePointer<sg_table>?,
                                     _ dir: dma_data_direction) {
-    withDMA("dma_free_noncontiguous", dev, ()) { layer, dev in
+    withDMA("dma_free_noncontiguous", dev, size: size, ()) { layer, dev in
         guard let sgt else { return Kernel.warn("dma_free_noncontiguous: NULL table") }
         DMAMapping.freeNoncontiguous(layer, dev, size: size, table: sgt, direction: dir)
     }
@@ -262,7 +281,7 @@ public func abiDMAFreeNoncontiguous(_ dev: UnsafeMutablePointer<device>?, _ size
 @c(dma_vmap_noncontiguous)
 public func abiDMAVmapNoncontiguous(_ dev: UnsafeMutablePointer<device>?, _ size: size_t,
                                     _ sgt: UnsafeMutablePointer<sg_table>?) -> UnsafeMutableRawPointer? {
-    withDMA("dma_vmap_noncontiguous", dev, nil) { layer, dev in
+    withDMA("dma_vmap_noncontiguous", dev, size: size, nil) { layer, dev in
         guard let sgt else { return nil }
         return DMAMapping.vmapNoncontiguous(layer, dev, size: size, table: sgt)
     }
@@ -276,7 +295,7 @@ public func abiDMAVunmapNoncontiguous(_ dev: UnsafeMutablePointer<device>?, _ va
 @c(dma_mmap_noncontiguous)
 public func abiDMAMmapNoncontiguous(_ dev: UnsafeMutablePointer<device>?, _ vma: UnsafeMutablePointer<vm_area_struct>?,
                                     _ size: size_t, _ sgt: UnsafeMutablePointer<sg_table>?) -> CInt {
-    withDMA("dma_mmap_noncontiguous", dev, Errno.invalid.negated) { layer, dev in
+    withDMA("dma_mmap_noncontiguous", dev, size: size, Errno.invalid.negated) { layer, dev in
         guard let vma, let sgt else { return Errno.invalid.negated }
         return DMAMapping.mmapNoncontiguous(layer, dev, vma: vma, size: size, table: sgt)
     }
@@ -286,7 +305,7 @@ public func abiDMAMmapNoncontiguous(_ dev: UnsafeMutablePointer<device>?, _ vma:
 public func abiDMAGetSGTableAttrs(_ dev: UnsafeMutablePointer<device>?, _ sgt: UnsafeMutablePointer<sg_table>?,
                                   _ cpu: UnsafeMutableRawPointer?, _ handle: dma_addr_t, _ size: size_t,
                                   _ attrs: CUnsignedLong) -> CInt {
-    withDMA("dma_get_sgtable_attrs", dev, Errno.invalid.negated) { layer, dev in
+    withDMA("dma_get_sgtable_attrs", dev, size: size, Errno.invalid.negated) { layer, dev in
         guard let sgt else { return Errno.invalid.negated }
         return DMAMapping.getSGTable(layer, dev, table: sgt, cpuAddress: cpu, handle: DMAAddress(handle), size: size,
                                      attributes: DMAAttributes(rawValue: attrs))
@@ -297,7 +316,7 @@ public func abiDMAGetSGTableAttrs(_ dev: UnsafeMutablePointer<device>?, _ sgt: U
 public func abiDMACommonGetSGTable(_ dev: UnsafeMutablePointer<device>?, _ sgt: UnsafeMutablePointer<sg_table>?,
                                    _ cpu: UnsafeMutableRawPointer?, _ handle: dma_addr_t, _ size: size_t,
                                    _ attrs: CUnsignedLong) -> CInt {
-    withDMA("dma_common_get_sgtable", dev, Errno.invalid.negated) { layer, dev in
+    withDMA("dma_common_get_sgtable", dev, size: size, Errno.invalid.negated) { layer, dev in
         guard let sgt else { return Errno.invalid.negated }
         return DMADirect.getSGTable(dev, layer.memory, table: sgt, handle: DMAAddress(handle), size: size)
     }
@@ -311,7 +330,7 @@ public func abiDMACanMmap(_ dev: UnsafeMutablePointer<device>?) -> Bool {
 @c(dma_mmap_attrs)
 public func abiDMAMmapAttrs(_ dev: UnsafeMutablePointer<device>?, _ vma: UnsafeMutablePointer<vm_area_struct>?,
                             _ cpu: UnsafeMutableRawPointer?, _ handle: dma_addr_t, _ size: size_t, _ attrs: CUnsignedLong) -> CInt {
-    withDMA("dma_mmap_attrs", dev, Errno.invalid.negated) { layer, dev in
+    withDMA("dma_mmap_attrs", dev, size: size, Errno.invalid.negated) { layer, dev in
         guard let vma else { return Errno.invalid.negated }
         return DMAMapping.mmap(layer, dev, vma: vma, cpuAddress: cpu, handle: DMAAddress(handle), size: size,
                                attributes: DMAAttributes(rawValue: attrs))
@@ -321,7 +340,7 @@ public func abiDMAMmapAttrs(_ dev: UnsafeMutablePointer<device>?, _ vma: UnsafeM
 @c(dma_common_mmap)
 public func abiDMACommonMmap(_ dev: UnsafeMutablePointer<device>?, _ vma: UnsafeMutablePointer<vm_area_struct>?,
                              _ cpu: UnsafeMutableRawPointer?, _ handle: dma_addr_t, _ size: size_t, _ attrs: CUnsignedLong) -> CInt {
-    withDMA("dma_common_mmap", dev, Errno.invalid.negated) { layer, dev in
+    withDMA("dma_common_mmap", dev, size: size, Errno.invalid.negated) { layer, dev in
         guard let vma else { return Errno.invalid.negated }
         return DMADirect.mmap(dev, layer.memory, vma: vma, handle: DMAAddress(handle), size: size,
                               attributes: DMAAttributes(rawValue: attrs))
@@ -396,6 +415,7 @@ private func archSync(_ paddr: phys_addr_t, _ size: size_t, _ dir: dma_data_dire
         guard let d = DMADirection(dir), d.isValid else {
             return Kernel.warn("\(caller): invalid DMA direction \(dir.rawValue)")
         }
+        guard size >= 0 else { return badSize(caller, size) }
         if !body(m.memory, PhysicalAddress(paddr), d) {
             Kernel.warn("\(caller): \(Kernel.hex(paddr))+\(size) is not simulated RAM")
         }
@@ -418,6 +438,7 @@ public func abiArchDMAPrepCoherent(_ page: UnsafeMutablePointer<page>?, _ size: 
         guard let page, let pa = m.memory.physical.physicalAddress(of: page) else {
             return Kernel.warn("arch_dma_prep_coherent: not a struct page of simulated RAM")
         }
+        guard size >= 0 else { return badSize("arch_dma_prep_coherent", size) }
         ArchDMA.prepareCoherent(m.memory, pa, size: size)
     }
 }
@@ -428,7 +449,7 @@ public func abiArchDMAPrepCoherent(_ page: UnsafeMutablePointer<page>?, _ size: 
 public func abiDMAMapPageAttrsMulti(_ dev: UnsafeMutablePointer<device>?, _ page: UnsafeMutablePointer<page>?, _ offset: size_t,
                                     _ size: size_t, _ dir: dma_data_direction, _ attrs: CUnsignedLong,
                                     _ channels: CUnsignedLong, _ addrs: UnsafeMutablePointer<dma_addr_t>?) -> dma_addr_t {
-    withDMA("dma_map_page_attrs_multi", dev, DMAAddress.mappingError.rawValue) { layer, dev in
+    withDMA("dma_map_page_attrs_multi", dev, size: offset | size, DMAAddress.mappingError.rawValue) { layer, dev in
         guard let page, let addrs else {
             Kernel.warn("dma_map_page_attrs_multi: NULL page or addrs")
             return DMAAddress.mappingError.rawValue
@@ -442,7 +463,7 @@ public func abiDMAMapPageAttrsMulti(_ dev: UnsafeMutablePointer<device>?, _ page
 @c(dma_unmap_page_attrs_multi)
 public func abiDMAUnmapPageAttrsMulti(_ dev: UnsafeMutablePointer<device>?, _ addrs: UnsafePointer<dma_addr_t>?, _ size: size_t,
                                       _ dir: dma_data_direction, _ attrs: CUnsignedLong, _ channels: CUnsignedLong) {
-    withDMA("dma_unmap_page_attrs_multi", dev, ()) { layer, dev in
+    withDMA("dma_unmap_page_attrs_multi", dev, size: size, ()) { layer, dev in
         guard let addrs else { return Kernel.warn("dma_unmap_page_attrs_multi: NULL addrs") }
         DMAMapping.unmapPageMulti(layer, dev, addresses: addrs, size: size, direction: dir,
                                   attributes: DMAAttributes(rawValue: attrs), channels: channels)

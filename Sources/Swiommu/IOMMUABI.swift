@@ -151,13 +151,13 @@ public func abiIOMMUGetDMADomain(_ dev: UnsafeMutablePointer<device>?) -> Unsafe
 public func abiIOMMUMap(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: CUnsignedLong, _ paddr: phys_addr_t,
                         _ size: size_t, _ prot: CInt, _ gfp: gfp_t) -> CInt {
     guard let d = domainArg(d, "iommu_map") else { return Errno.invalid.negated }
-    return Mapping.map(d, iova: UInt64(iova), paddr: paddr, size: UInt64(size), prot: prot, gfp: gfp)
+    return Mapping.map(d, iova: UInt64(iova), paddr: paddr, size: UInt64(UInt(bitPattern: size)), prot: prot, gfp: gfp)
 }
 
 @c(iommu_unmap)
 public func abiIOMMUUnmap(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: CUnsignedLong, _ size: size_t) -> size_t {
     guard let d = domainArg(d, "iommu_unmap") else { return 0 }
-    return size_t(Mapping.unmap(d, iova: UInt64(iova), size: UInt64(size)))
+    return size_t(bitPattern: UInt(Mapping.unmap(d, iova: UInt64(iova), size: UInt64(UInt(bitPattern: size)))))
 }
 
 @c(iommu_unmap_fast)
@@ -168,7 +168,8 @@ public func abiIOMMUUnmapFast(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: 
         Kernel.warn("iommu_unmap_fast: NULL gather")
         return 0
     }
-    return size_t(Mapping.unmapCore(d, iova: UInt64(iova), size: UInt64(size), gather: gather))
+    let unmapped = Mapping.unmapCore(d, iova: UInt64(iova), size: UInt64(UInt(bitPattern: size)), gather: gather)
+    return size_t(bitPattern: UInt(unmapped))
 }
 
 @c(iommu_map_sg)

@@ -45,7 +45,7 @@ public func abiDefaultSwiotlbLimit() -> phys_addr_t {
 /// The checks of the two bouncing calls: a direction, a size, simulated RAM. DMA_MAPPING_ERROR otherwise.
 private func withBounce(_ caller: StaticString, _ dev: UnsafeMutablePointer<device>?, _ phys: phys_addr_t, _ size: size_t,
                         _ dir: dma_data_direction, _ body: (DMALayer, UnsafeMutablePointer<device>, DMADirection) -> UInt64) -> UInt64 {
-    withDMA(caller, dev, DMAAddress.mappingError.rawValue) { layer, dev in
+    withDMA(caller, dev, size: size, DMAAddress.mappingError.rawValue) { layer, dev in
         guard let d = DMADirection(dir), d.isValid, size > 0,
               layer.memory.physical.isRAM(PhysicalAddress(phys), size: UInt64(size)) else {
             Kernel.warn("\(caller): a bad direction, size 0, or memory that is not simulated RAM")
@@ -74,9 +74,9 @@ public func abiSwiotlbMap(_ dev: UnsafeMutablePointer<device>?, _ phys: phys_add
     }
 }
 
-private func swiotlbCall(_ caller: StaticString, _ dev: UnsafeMutablePointer<device>?, _ dir: dma_data_direction,
-                         _ body: (UnsafeMutablePointer<device>, DMADirection) -> Void) {
-    withDMA(caller, dev, ()) { _, dev in
+private func swiotlbCall(_ caller: StaticString, _ dev: UnsafeMutablePointer<device>?, _ size: size_t,
+                         _ dir: dma_data_direction, _ body: (UnsafeMutablePointer<device>, DMADirection) -> Void) {
+    withDMA(caller, dev, size: size, ()) { _, dev in
         guard let d = DMADirection(dir), d.isValid else { return Kernel.warn("\(caller): invalid DMA direction \(dir.rawValue)") }
         body(dev, d)
     }
@@ -85,7 +85,7 @@ private func swiotlbCall(_ caller: StaticString, _ dev: UnsafeMutablePointer<dev
 @c(__swiotlb_tbl_unmap_single)
 public func abiSwiotlbTblUnmapSingle(_ dev: UnsafeMutablePointer<device>?, _ tlbAddr: phys_addr_t, _ size: size_t,
                                      _ dir: dma_data_direction, _ attrs: CUnsignedLong, _ pool: UnsafeMutablePointer<io_tlb_pool>?) {
-    swiotlbCall("swiotlb_tbl_unmap_single", dev, dir) { dev, d in
+    swiotlbCall("swiotlb_tbl_unmap_single", dev, size, dir) { dev, d in
         Swiotlb.unmapSingle(dev, tlbAddress: PhysicalAddress(tlbAddr), size: size, direction: d,
                             attributes: DMAAttributes(rawValue: attrs))
     }
@@ -94,7 +94,7 @@ public func abiSwiotlbTblUnmapSingle(_ dev: UnsafeMutablePointer<device>?, _ tlb
 @c(__swiotlb_sync_single_for_device)
 public func abiSwiotlbSyncSingleForDevice(_ dev: UnsafeMutablePointer<device>?, _ tlbAddr: phys_addr_t, _ size: size_t,
                                           _ dir: dma_data_direction, _ pool: UnsafeMutablePointer<io_tlb_pool>?) {
-    swiotlbCall("swiotlb_sync_single_for_device", dev, dir) { dev, d in
+    swiotlbCall("swiotlb_sync_single_for_device", dev, size, dir) { dev, d in
         Swiotlb.syncSingleForDevice(dev, tlbAddress: PhysicalAddress(tlbAddr), size: size, direction: d)
     }
 }
@@ -102,7 +102,7 @@ public func abiSwiotlbSyncSingleForDevice(_ dev: UnsafeMutablePointer<device>?, 
 @c(__swiotlb_sync_single_for_cpu)
 public func abiSwiotlbSyncSingleForCPU(_ dev: UnsafeMutablePointer<device>?, _ tlbAddr: phys_addr_t, _ size: size_t,
                                        _ dir: dma_data_direction, _ pool: UnsafeMutablePointer<io_tlb_pool>?) {
-    swiotlbCall("swiotlb_sync_single_for_cpu", dev, dir) { dev, d in
+    swiotlbCall("swiotlb_sync_single_for_cpu", dev, size, dir) { dev, d in
         Swiotlb.syncSingleForCPU(dev, tlbAddress: PhysicalAddress(tlbAddr), size: size, direction: d)
     }
 }

@@ -52,7 +52,7 @@ extension IOMMUCore {
     // MARK: Attach and detach
 
     /// Kernel: __iommu_group_set_domain: every device of the group onto `d`, reverting on failure.
-    private func setDomain(_ g: IOMMUGroup, _ d: UnsafeMutablePointer<IOMMUDomain>) -> Int32 {
+    func setDomain(_ g: IOMMUGroup, _ d: UnsafeMutablePointer<IOMMUDomain>) -> Int32 {
         if g.domain == d { return 0 }
         var done: [UnsafeMutablePointer<Device>] = []
         for dev in g.devices {

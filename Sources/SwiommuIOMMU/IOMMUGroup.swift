@@ -81,9 +81,24 @@ extension IOMMUCore {
                 state.defaultUsers -= 1
                 if state.defaultUsers > 0 { g.defaultDomain = nil }
             }
+            if let d = g.defaultDomain { detachOthers(from: d, leaving: g) }
             freeDomain(&g.defaultDomain)
             freeDomain(&g.blockingDomain)
             groups.removeAll { $0 === g }
+        }
+    }
+
+    /// A default domain goes with its group, but a driver may have attached another group to it
+    /// (iommu_attach_device() allows any domain of the same driver): that group goes back to its own default
+    /// (or blocking) domain first, with a WARN, where the kernel would leave it on freed memory.
+    private func detachOthers(from d: UnsafeMutablePointer<IOMMUDomain>, leaving g: IOMMUGroup) {
+        for h in groups where h !== g && h.domain == d {
+            Kernel.warn("iommu: group \(g.id) is released with its default domain, to which group \(h.id) is still "
+                        + "attached: group \(h.id) goes back to its own domain")
+            let core = h.owner != nil ? (h.blockingDomain ?? h.defaultDomain) : h.defaultDomain
+            if let core, core != d, setDomain(h, core) == 0 { continue }
+            DomainState.of(d).attachedGroups -= 1
+            h.domain = nil
         }
     }
 

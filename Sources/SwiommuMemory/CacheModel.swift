@@ -25,6 +25,7 @@ extension SimulatedMemory {
         let v = UnsafeMutableRawPointer.allocate(byteCount: geometry.size, alignment: cacheLineSize)
         memset(v, 0, geometry.size)
         p.pointee.swiommu.memview = v
+        memoryViews += 1
         return v
     }
 
@@ -36,6 +37,7 @@ extension SimulatedMemory {
             if let v = p.pointee.swiommu.memview {
                 v.deallocate()
                 p.pointee.swiommu.memview = nil
+                memoryViews -= 1
             }
         }
     }
@@ -60,8 +62,13 @@ extension SimulatedMemory {
     /// Clean, invalidate or flush a physical range, widened to whole cache lines. False if not RAM.
     @discardableResult
     public func maintainCache(_ op: CacheMaintenance, _ pa: PhysicalAddress, size: Int) -> Bool {
+        // A range past the top of the address space (an address nothing mapped, a size from a bad call) is
+        // not RAM.
+        guard size >= 0 else { return false }
+        let (top, overflow) = pa.rawValue.addingReportingOverflow(UInt64(size) + UInt64(cacheLineSize - 1))
+        guard !overflow else { return false }
         let start = pa.rawValue & ~UInt64(cacheLineSize - 1)
-        let end = (pa.rawValue + UInt64(size) + UInt64(cacheLineSize - 1)) & ~UInt64(cacheLineSize - 1)
+        let end = top & ~UInt64(cacheLineSize - 1)
         return lock.withLock {
             cacheMaintenance += 1
             return forEachPage(PhysicalAddress(start), Int(end - start)) { p, off, n in
@@ -126,6 +133,7 @@ extension SimulatedMemory {
                     if let v = memoryView(of: p, create: false) {
                         v.deallocate()
                         p.pointee.swiommu.memview = nil
+                        memoryViews -= 1
                     }
                     p.pointee.swiommu.state |= PageState.uncached
                 } else {

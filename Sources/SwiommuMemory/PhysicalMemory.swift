@@ -57,24 +57,27 @@ public final class PhysicalMemory: @unchecked Sendable {
     /// Maps every bank. Throws `.invalid` for a layout that is not page aligned or overlaps,
     /// `.noMemory` when the host refuses the mappings.
     public init(layout: [RAMBankLayout], geometry: PageGeometry) throws(Errno) {
-        self.geometry = geometry
         let pageSize = UInt64(geometry.size)
         let sorted = layout.sorted { $0.start < $1.start }
         var previousEnd: UInt64 = 0
+        var total: UInt64 = 0
         for b in sorted {
-            guard b.size > 0, b.start.rawValue % pageSize == 0, b.size % pageSize == 0,
+            let (end, wraps) = b.start.rawValue.addingReportingOverflow(b.size)
+            guard b.size > 0, b.start.rawValue % pageSize == 0, b.size % pageSize == 0, !wraps,
                   b.start.rawValue >= previousEnd else { throw .invalid }
-            previousEnd = b.start.rawValue + b.size
+            previousEnd = end
+            let (sum, tooMuch) = total.addingReportingOverflow(b.size)
+            guard !tooMuch, sum <= UInt64(Int.max) else { throw .noMemory }
+            total = sum
         }
-        let total = sorted.reduce(0) { $0 + $1.size }
         let fd = swiommu_glue_memfd_create("swiommu-ram")
         guard fd >= 0 else { throw .noMemory }
         guard ftruncate(fd, off_t(total)) == 0 else {
             close(fd)
             throw .noMemory
         }
-        self.fd = fd
-        banks = .allocate(capacity: sorted.count)
+        // Stored properties are set only once everything is mapped: a throw before that runs no deinit.
+        let banks = UnsafeMutableBufferPointer<RAMBank>.allocate(capacity: sorted.count)
         var offset = 0
         for (i, b) in sorted.enumerated() {
             let count = Int(b.size / pageSize)
@@ -82,6 +85,8 @@ public final class PhysicalMemory: @unchecked Sendable {
             let meta = mmap(nil, count * MemoryLayout<PageFrame>.stride, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
             guard let base, base != MAP_FAILED, let meta, meta != MAP_FAILED else {
+                if let base, base != MAP_FAILED { munmap(base, Int(b.size)) }
+                if let meta, meta != MAP_FAILED { munmap(meta, count * MemoryLayout<PageFrame>.stride) }
                 for j in 0..<i { Self.unmap(banks[j], pageSize: pageSize) }
                 banks.deallocate()
                 close(fd)
@@ -93,6 +98,9 @@ public final class PhysicalMemory: @unchecked Sendable {
                 firstPFN: b.start.rawValue >> UInt64(geometry.shift), fileOffset: offset))
             offset += Int(b.size)
         }
+        self.geometry = geometry
+        self.fd = fd
+        self.banks = banks
     }
 
     deinit {

@@ -34,6 +34,8 @@ public final class SimulatedMemory: @unchecked Sendable {
     let vmallocBase: UnsafeMutableRawPointer
     var counters = MemoryStatistics()
     var cacheMaintenance: UInt64 = 0
+    /// Pages that have memory's view of their own (the cache model's host copies), free pages included.
+    var memoryViews = 0
     /// Addresses live at the end of boot (markBootAllocations).
     var bootAllocations: Set<UInt> = []
 
@@ -51,6 +53,15 @@ public final class SimulatedMemory: @unchecked Sendable {
     deinit {
         // Pages are unmapped with the RAM; only host-side bookkeeping needs freeing.
         buddy.forEachLive { releaseMemoryView(of: $0, pages: 1 << Int($0.pointee.swiommu.order)) }
+        // Maintenance over free pages (a sync past a buffer, of an address never mapped) gave them views too:
+        // look for them only then, since the walk touches every struct page.
+        for b in physical.banks where memoryViews > 0 {
+            var i = 0
+            while i < b.pageCount && memoryViews > 0 {
+                if b.pages[i].swiommu.memview != nil { releaseMemoryView(of: b.pages + i, pages: 1) }
+                i += 1
+            }
+        }
         slabs.destroy()
         vmallocSpace.destroy()
         buddy.destroy()

@@ -185,6 +185,13 @@ public final class AppleDARTTable: PageTableFormat {
             guard let (pa, pointer) = context.allocateTable(bytes: tableBytes, gfp: gfp, site: PageTableSite.dartTable) else {
                 throw .noMemory
             }
+            // swiommu: a PTE holds only so many address bits. Above them (RAM beyond the DART's reach) the kernel
+            // would write a truncated table address; here the table goes back and the map fails.
+            guard pteToPaddr(paddrToPTE(pa)) == pa else {
+                context.freeTable(pa: pa, pointer: pointer, bytes: tableBytes)
+                coldWarn("dart_map_pages: a table at \(Kernel.hex(pa)) is beyond the DART's address bits")
+                throw .noMemory
+            }
             let new = paddrToPTE(pa) | DART.valid
             // Ensure the table itself is visible before its PTE can be.
             swiommu_pgt_wmb()

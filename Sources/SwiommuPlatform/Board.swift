@@ -87,6 +87,9 @@ public final class Board: @unchecked Sendable {
         return Board(source: file, tree: tree, ram: ram, options: options)
     }
 
+    /// The most RAM a board may have (256 GiB).
+    public static let maxRAM: UInt64 = 1 << 38
+
     /// RAM from the /memory nodes (device_type = "memory"), in the root's address and size cells.
     private static func memoryBanks(_ tree: DeviceTree, file: String) throws(BoardError) -> [RAMBankLayout] {
         let (ac, sc) = DeviceTree.cellCounts(forChildrenOf: tree.root)
@@ -107,6 +110,10 @@ public final class Board: @unchecked Sendable {
                     throw BoardError(file: file, node: path, property: "reg",
                                      "bank \(Kernel.hex(start)) + \(Kernel.hex(size)) is empty or not page aligned")
                 }
+                guard !start.addingReportingOverflow(size).overflow else {
+                    throw BoardError(file: file, node: path, property: "reg",
+                                     "bank \(Kernel.hex(start)) + \(Kernel.hex(size)) runs past the top of the address space")
+                }
                 if let clash = banks.first(where: { start < $0.start.rawValue + $0.size && $0.start.rawValue < start + size }) {
                     throw BoardError(file: file, node: path, property: "reg",
                                      "bank \(Kernel.hex(start)) overlaps the bank at \(clash.start)")
@@ -115,6 +122,12 @@ public final class Board: @unchecked Sendable {
             }
         }
         guard !banks.isEmpty else { throw BoardError(file: file, node: "/", "no memory node: the board has no RAM") }
+        // The host keeps a struct page per page and boot walks them: more would take minutes, or the host's memory.
+        let total = banks.reduce(UInt64(0)) { $0 &+ $1.size }
+        guard total <= maxRAM, total >= banks.map(\.size).max() ?? 0 else {
+            throw BoardError(file: file, node: "/", "the RAM banks total \(Kernel.hex(total)) bytes: swiommu simulates "
+                             + "at most \(maxRAM >> 30) GiB")
+        }
         return banks.sorted { $0.start < $1.start }
     }
 

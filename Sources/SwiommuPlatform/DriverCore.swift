@@ -76,16 +76,18 @@ public final class DriverCore: @unchecked Sendable {
     }
 
     /// Kernel: platform_get_irq_optional. A device tree device's interrupts come from "interrupts"
-    /// (of_irq_get); others from IORESOURCE_IRQ resources. The number, or -ENXIO.
+    /// (of_irq_get); others from IORESOURCE_IRQ resources. The number, -ENXIO, or -EINVAL for a number that
+    /// is no int (no interrupt controller maps it).
     public func interrupt(_ pdev: UnsafeMutablePointer<PlatformDevice>, index: Int) -> Int32 {
         if pdev.pointee.dev.of_node != nil {
             let irqs = DeviceState.of(pdev.device).interrupts
-            return index < irqs.count ? Int32(irqs[index]) : Errno.noDeviceOrAddress.negated
+            guard index < irqs.count else { return Errno.noDeviceOrAddress.negated }
+            return Int32(exactly: irqs[index]) ?? Errno.invalid.negated
         }
         guard let res = pdev.pointee.resource else { return Errno.noDeviceOrAddress.negated }
         var seen = 0
         for i in 0..<Int(pdev.pointee.num_resources) where UInt32(res[i].flags) & UInt32(IORESOURCE_TYPE_BITS) == UInt32(IORESOURCE_IRQ) {
-            if seen == index { return Int32(res[i].start) }
+            if seen == index { return Int32(exactly: res[i].start) ?? Errno.invalid.negated }
             seen += 1
         }
         return Errno.noDeviceOrAddress.negated

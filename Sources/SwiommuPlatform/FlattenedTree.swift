@@ -23,11 +23,11 @@ enum FlattenedTree {
             throw BoardError(file: file, "malformed device tree: \(String(cString: fdt_strerror(check)))")
         }
         let tree = DeviceTree()
-        try addNode(blob: base, offset: 0, into: tree, node: tree.root, file: file)
+        try addNode(blob: base, size: total, offset: 0, into: tree, node: tree.root, file: file)
         return tree
     }
 
-    private static func addNode(blob: UnsafeRawPointer, offset: Int32, into tree: DeviceTree,
+    private static func addNode(blob: UnsafeRawPointer, size: Int, offset: Int32, into tree: DeviceTree,
                                 node: UnsafeMutablePointer<DeviceNode>, file: String) throws(BoardError) {
         var prop = fdt_first_property_offset(blob, offset)
         while prop >= 0 {
@@ -35,6 +35,12 @@ enum FlattenedTree {
             var len: Int32 = 0
             guard let value = fdt_getprop_by_offset(blob, prop, &nameOffset, &len), let name = nameOffset else {
                 throw BoardError(file: file, node: DeviceTree.path(of: node), "unreadable property")
+            }
+            // libfdt 1.6's fdt_check_full() lets a length that wraps the structure offset around pass.
+            let start = UnsafeRawPointer(value) - blob
+            guard len >= 0, start >= 0, start + Int(len) <= size else {
+                throw BoardError(file: file, node: DeviceTree.path(of: node), property: String(cString: name),
+                                 "malformed device tree: length \(UInt32(bitPattern: len)) runs past the blob")
             }
             let bytes = UnsafeRawBufferPointer(start: value, count: Int(len))
             tree.setProperty(node, String(cString: name), bytes: Array(bytes))
@@ -44,7 +50,7 @@ enum FlattenedTree {
         while child >= 0 {
             let name = String(cString: fdt_get_name(blob, child, nil))
             let n = tree.addNode(name, parent: node)
-            try addNode(blob: blob, offset: child, into: tree, node: n, file: file)
+            try addNode(blob: blob, size: size, offset: child, into: tree, node: n, file: file)
             child = fdt_next_subnode(blob, child)
         }
     }

@@ -74,7 +74,15 @@ public final class Machine: @unchecked Sendable {
         }
         Kernel.newBoot()
         FaultInjection.reset()
-        let memory = try SimulatedMemory(layout: board.ram, geometry: geometry)
+        let memory: SimulatedMemory
+        do {
+            memory = try SimulatedMemory(layout: board.ram, geometry: geometry)
+        } catch {
+            let bytes = board.ram.reduce(UInt64(0)) { $0 &+ $1.size }
+            Kernel.log(.error, "swiommu: \(board.source): cannot map \(Kernel.hex(bytes)) bytes of RAM in "
+                       + "\(board.ram.count) bank(s) (\(error.negated))")
+            throw error
+        }
         let machine = Machine(board: board, memory: memory)
         up = Unmanaged.passRetained(machine)
         for hook in bootHooks { hook(machine) }
@@ -305,8 +313,9 @@ public final class Machine: @unchecked Sendable {
         let controller = parentPhandle.flatMap { tree.node(phandle: $0) }
         let width = Int(controller.flatMap { DeviceTree.cells($0, "#interrupt-cells")?.first } ?? 3)
         guard width > 0 else { return [] }
+        // u32 arithmetic, as gic_irq_domain_translate()'s: a number near 2^32 wraps around.
         return stride(from: 0, to: cells.count - width + 1, by: width).map { i in
-            width >= 3 ? (cells[i] == 0 ? 32 : 16) + cells[i + 1] : cells[i]
+            width >= 3 ? (cells[i] == 0 ? 32 : 16) &+ cells[i + 1] : cells[i]
         }
     }
 }

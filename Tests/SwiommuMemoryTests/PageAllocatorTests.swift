@@ -117,6 +117,19 @@ func smallMemory(_ geometry: PageGeometry = .k4) throws -> SimulatedMemory {
             _ = try SimulatedMemory(layout: [RAMBankLayout(start: PhysicalAddress(0x8000_0000), size: 1 << 20),
                                              RAMBankLayout(start: PhysicalAddress(0x8008_0000), size: 1 << 20)])
         }
+        // Past the top of the address space.
+        #expect(throws: Errno.invalid) {
+            _ = try SimulatedMemory(layout: [RAMBankLayout(start: PhysicalAddress(~0 << 12), size: 1 << 13)])
+        }
+    }
+
+    /// A bank the host cannot map fails with -ENOMEM and frees what was mapped once (the board fuzzer found the
+    /// banks freed a second time by the deinit a throwing initializer runs).
+    @Test func rAMTheHostCannotMapFailsCleanly() {
+        #expect(throws: Errno.noMemory) {
+            _ = try SimulatedMemory(layout: [RAMBankLayout(start: PhysicalAddress(0x8000_0000), size: 1 << 20),
+                                             RAMBankLayout(start: PhysicalAddress(1 << 48), size: 1 << 47)])
+        }
     }
 }
 

@@ -38,9 +38,11 @@
 #define DMA_BIT_MASK(n)	(((n) == 64) ? ~0ULL : ((1ULL << (n)) - 1))
 
 #ifndef dev_WARN_ONCE
-/* WARN_ONCE() with the "driver device: " prefix, as the kernel's dev_WARN_ONCE(). */
-#define dev_WARN_ONCE(dev, condition, format, ...) \
-	WARN_ONCE(condition, "%s %s: " format, dev_driver_string(dev), dev_name(dev), ##__VA_ARGS__)
+/* WARN_ONCE() with the "driver device: " prefix, as the kernel's dev_WARN_ONCE(); a NULL or ERR_PTR device
+ * prints "(NULL device *): " as dev_printk() does, where the kernel's would dereference it. */
+#define dev_WARN_ONCE(dev, condition, format, ...)						\
+	(IS_ERR_OR_NULL(dev) ? WARN_ONCE(condition, "(NULL device *): " format, ##__VA_ARGS__) :	\
+	 WARN_ONCE(condition, "%s %s: " format, dev_driver_string(dev), dev_name(dev), ##__VA_ARGS__))
 #endif
 
 /**

@@ -18,8 +18,9 @@ struct device;
  *
  * A board is checked whole before anything is built: a missing or unreadable file, a .dts that dtc
  * rejects, a bad magic number, a truncated or malformed blob, a dangling phandle, an "iommus" entry with
- * the wrong number of cells for its #iommu-cells, RAM that is missing or not page aligned, or a /chosen
- * option out of range is logged with the file, node path and property, and nothing is left half-built.
+ * the wrong number of cells for its #iommu-cells, RAM that is missing, not page aligned, past the top of the
+ * address space or more than 256 GiB in all, or a /chosen option out of range is logged with the file, node
+ * path and property, and nothing is left half-built.
  *
  * Return: 0; -EBUSY when the machine is already up; -EINVAL for a board that cannot be loaded (see
  * above) or that asserts another page size (/chosen "swiommu,page-shift"); -ENOMEM when RAM cannot be

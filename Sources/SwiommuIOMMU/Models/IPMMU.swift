@@ -23,8 +23,11 @@ final class IPMMUVMSA: BuiltinIOMMU, @unchecked Sendable {
     /// ipmmu_features_rcar_gen4: 16 contexts, context 0 reserved.
     static let gen4 = ["r8a779a0", "r8a779f0", "r8a779g0", "r8a779h0"]
 
+    /// A leaf's root, held strongly: at shutdown the root may be unbound before the leaves whose domains
+    /// still hold its contexts. nil for a root.
+    private var leafRoot: IPMMUVMSA?
     /// The root that holds the contexts (self for a root).
-    private(set) unowned var root: IPMMUVMSA!
+    var root: IPMMUVMSA { leafRoot ?? self }
     /// Root only: the domain in each context, and how many leaves use it.
     var rootContexts: [(domain: ModelDomain, leaves: Int)?] = []
     let reservedContext: Bool
@@ -73,11 +76,10 @@ final class IPMMUVMSA: BuiltinIOMMU, @unchecked Sendable {
             }
             let leaf = IPMMUVMSA(device: device, node: node, machine: machine, contexts: root.contexts.count,
                                  reserved: root.reservedContext)
-            leaf.root = root
+            leaf.leafRoot = root
             return .success(leaf)
         }
         let root = IPMMUVMSA(device: device, node: node, machine: machine, contexts: count, reserved: reserved)
-        root.root = root
         root.rootContexts = Array(repeating: nil, count: count)
         if reserved { Kernel.log(.info, driver: driverName, device: name, "IPMMU context 0 is reserved") }
         return .success(root)
@@ -109,7 +111,7 @@ final class IPMMUVMSA: BuiltinIOMMU, @unchecked Sendable {
 
     /// ipmmu_domain_allocate_context on the root: the first free context, -EBUSY when none is left.
     override func allocateContext(for domain: ModelDomain) -> Result<Int, Errno> {
-        let r = root!
+        let r = root
         return r === self ? r.takeRootContext(for: domain) : r.lock.withLock { r.takeRootContext(for: domain) }
     }
 
@@ -129,7 +131,7 @@ final class IPMMUVMSA: BuiltinIOMMU, @unchecked Sendable {
     }
 
     override func releaseContext(_ context: Int, of domain: ModelDomain) {
-        let r = root!
+        let r = root
         let body = {
             guard context < r.rootContexts.count, let e = r.rootContexts[context], e.domain === domain else { return }
             r.rootContexts[context] = e.leaves > 1 ? (domain, e.leaves - 1) : nil
