@@ -71,4 +71,4 @@ fuzz-merge: deps
 	FUZZ_MERGE=1 tools/fuzz $(FUZZ_TARGETS)
 
 clean:
-.PHONY: all deps build demo test ctest swift-test swift-tsan bench install clean board fuzz fuzz-merge
+	rm -rf $(BUILD) .build .build-tsan build-fuzz .build-fuzz
