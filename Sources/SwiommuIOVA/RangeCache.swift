@@ -10,19 +10,22 @@ import Synchronization
 /// The rcache state of a domain, in raw memory (no reference counting on the fast path).
 ///
 /// Per CPU number (`ThreadCPU`), a 64-byte-aligned slot: `busy` (word 0, written by its thread), `drain` (word 1,
-/// written by a drainer under the domain's lock), the thread's recent allocations (bytes 16-63, see
-/// `Slot.recent`), then per size class the loaded and previous magazines. A
+/// written by a drainer under the domain's lock), per size class the loaded and previous magazines (from byte
+/// 64), then the thread's recent allocations (from byte 192, see `Slot.recent`). A
 /// thread marks its slot busy around each use and backs off while a drainer holds it (`AsymmetricFence`), so the
 /// fast path takes no lock and no locked instruction, and `flush_rcache` can still empty every slot.
 /// The depots, their delayed work and the slot table are guarded by the domain's lock.
 struct RangeCache {
     /// Kernel: `IOVA_RANGE_CACHE_MAX_SIZE`: size classes 0 ..< 6, i.e. 1 ... 32 granules.
     static let sizeClasses = 6
-    static let slotBytes = 192
     static let magazinesOffset = 64
-    /// The recent allocations: 4 pfns at bytes 16-47, their node indices at 48-63.
-    static let recentPfnsOffset = 16
-    static let recentIndicesOffset = 48
+    /// The recent allocations, direct-mapped by pfn: `recentEntries` pfns from byte 192, then their node
+    /// indices. As many as a lazy domain's flush queue holds per thread (256) and room for collisions, so that
+    /// the frees a flush releases find their nodes here rather than by a descent of the tree.
+    static let recentEntries = 512
+    static let recentPfnsOffset = 192
+    static let recentIndicesOffset = recentPfnsOffset + 8 * recentEntries
+    static let slotBytes = recentIndicesOffset + 4 * recentEntries
 
     /// A size class's depot. Kernel: `iova_rcache`'s `depot`, `depot_size` and `work`.
     struct Depot {
@@ -110,9 +113,9 @@ struct Slot {
     let raw: UnsafeMutableRawPointer
     @inline(__always) init(_ raw: UnsafeMutableRawPointer) { self.raw = raw }
 
-    /// Which of the 4 recent entries a range of size class `c` at `pfn` uses (its pfn is a multiple of 2^c).
+    /// Which recent entry a range of size class `c` at `pfn` uses (its pfn is a multiple of 2^c).
     @inline(__always) static func recentEntry(_ pfn: UInt64, _ c: Int) -> Int {
-        Int(truncatingIfNeeded: (pfn &>> UInt64(c)) & 3)
+        Int(truncatingIfNeeded: ((pfn &>> UInt64(c)) ^ UInt64(c)) & UInt64(RangeCache.recentEntries &- 1))
     }
 
     /// Remember that this thread allocated the range at `pfn` (node `index`): free_iova_fast then finds the node
