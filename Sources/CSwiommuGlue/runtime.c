@@ -17,6 +17,7 @@ __thread const struct swiommu_alloc_site *swiommu_alloc_site_current;
 
 long swiommu_glue_fault_countdown[SWIOMMU_FAULT_POINTS];
 long swiommu_glue_route_generation = 1;
+__thread long swiommu_glue_thread_cpu __attribute__((tls_model("initial-exec")));
 struct swiommu_glue_fault_attr swiommu_glue_fault_attrs[SWIOMMU_FAULT_POINTS];
 int swiommu_glue_fault_attr_armed[SWIOMMU_FAULT_POINTS];
 

@@ -1,6 +1,7 @@
 // Which CPU a thread counts as for the rcaches (the kernel's per-CPU magazines are per thread here), and the
 // simulated num_online_cpus() that bounds the depots.
 import Glibc
+import CSwiommuGlue
 import SwiommuBase
 
 /// The CPU numbers threads count as, process-wide. A thread takes the lowest free number at its first fast call
@@ -32,8 +33,19 @@ public enum ThreadCPU {
 
     /// `current()` with the key at hand (domains keep a copy, sparing the fast path a lazy-global check).
     @inline(__always) static func current(key: pthread_key_t) -> Int {
-        if let v = pthread_getspecific(key) { return Int(bitPattern: v) &- 2 }
+        let cached = swiommu_glue_thread_cpu_get()
+        if cached != 0 { return cached &- 2 }
+        if let v = pthread_getspecific(key) {
+            swiommu_glue_thread_cpu_set(Int(bitPattern: v))
+            return Int(bitPattern: v) &- 2
+        }
         return assignLowest()
+    }
+
+    /// Record the calling thread's number (+ 2; nil: none yet) under the key and in its per-thread copy.
+    private static func store(_ value: Int?) {
+        pthread_setspecific(key, value.flatMap { UnsafeRawPointer(bitPattern: $0) })
+        swiommu_glue_thread_cpu_set(value ?? 0)
     }
 
     @inline(never) static func assignLowest() -> Int {
@@ -47,7 +59,7 @@ public enum ThreadCPU {
         let warn = cpu < 0 && !s.warnedFull
         if warn { s.warnedFull = true }
         s.lock.unlock()
-        pthread_setspecific(key, UnsafeRawPointer(bitPattern: cpu + 2))
+        store(cpu + 2)
         if warn {
             Kernel.log(.warning, "iova: more than \(maxCPUs) threads use the rcaches; the others bypass them")
         }
@@ -61,7 +73,7 @@ public enum ThreadCPU {
         let mine = pthread_getspecific(key).map { Int(bitPattern: $0) - 2 }
         if cpu == -1 {
             if let mine, mine >= 0 { release(mine) }
-            pthread_setspecific(key, nil)
+            store(nil)
             _ = assignLowest()
             return nil
         }
@@ -75,7 +87,7 @@ public enum ThreadCPU {
         s.taken[cpu] = true
         if let mine, mine >= 0 { s.taken[mine] = false }
         s.lock.unlock()
-        pthread_setspecific(key, UnsafeRawPointer(bitPattern: cpu + 2))
+        store(cpu + 2)
         return nil
     }
 
@@ -90,6 +102,9 @@ public enum ThreadCPU {
     /// back to its tree and frees its magazines, then the number is free for another thread. Kernel:
     /// `iova_cpuhp_dead`.
     static func threadExit(_ value: UnsafeMutableRawPointer?) {
+        // glibc has cleared the key; the per-thread copy goes too, so that a call from here gets a new number
+        // (and this destructor again), as before the copy existed.
+        swiommu_glue_thread_cpu_set(0)
         guard let value else { return }
         let cpu = Int(bitPattern: value) - 2
         guard cpu >= 0 else { return }

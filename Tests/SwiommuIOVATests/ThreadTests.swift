@@ -200,6 +200,25 @@ let underTSan = getenv("SWIOMMU_TSAN") != nil
         }
     }
 
+    /// The number the fast paths read (a per-thread copy) follows every change `set(_:)` makes.
+    @Test func theFastPathSeesEveryChangeOfNumber() {
+        runThreads(1) { _ in
+            let first = ThreadCPU.current()
+            #expect(ThreadCPU.set(200) == nil)
+            #expect(ThreadCPU.current() == 200)
+            #expect(ThreadCPU.set(201) == nil)
+            #expect(ThreadCPU.current() == 201)
+            // The lowest free number again: the one this thread gave up.
+            #expect(ThreadCPU.set(-1) == nil)
+            #expect(ThreadCPU.current() == first)
+        }
+        // Its number went back at exit: another thread can claim it.
+        runThreads(1) { _ in
+            #expect(ThreadCPU.set(201) == nil)
+            #expect(ThreadCPU.current() == 201)
+        }
+    }
+
     /// A thread's exit is its CPU going offline: the ranges its magazines held go back to the tree (kernel:
     /// iova_cpuhp_dead) and its slot is freed; the domain stays consistent and the CPU number is free again.
     @Test func anExitingThreadGivesItsCachedRangesBack() throws {

@@ -224,6 +224,22 @@ static inline void swiommu_glue_route_generation_bump(void)
 	__atomic_add_fetch(&swiommu_glue_route_generation, 1, __ATOMIC_RELEASE);
 }
 
+/* The calling thread's CPU number (SwiommuIOVA.ThreadCPU) + 2, or 0 before it has one: a per-thread copy of
+ * the number ThreadCPU keeps under a pthread key (whose destructor gives it back at thread exit), read with
+ * one load from the thread pointer where pthread_getspecific() is a call. Initial-exec: the library's static
+ * TLS is this one word. */
+extern __thread long swiommu_glue_thread_cpu __attribute__((visibility("hidden"), tls_model("initial-exec")));
+
+static inline long swiommu_glue_thread_cpu_get(void)
+{
+	return swiommu_glue_thread_cpu;
+}
+
+static inline void swiommu_glue_thread_cpu_set(long value)
+{
+	swiommu_glue_thread_cpu = value;
+}
+
 /* Trace events: a bit per event (SwiommuBase.TraceEvent) in the mask; a disabled event costs this load. */
 /* Hidden: the hot paths read it RIP-relative, not through the GOT. */
 extern unsigned long long swiommu_glue_trace_mask __attribute__((visibility("hidden")));
