@@ -89,7 +89,7 @@ public struct DomainCounters: Sendable, Equatable {
             c.mappedBytes = mc.mappedBytes
             c.unmaps = UInt64(mc.unmaps)
             c.unmappedBytes = mc.unmappedBytes
-            c.invalidations = UInt64(mc.invalidations)
+            c.invalidations = UInt64(m.invalidations)
             c.byModel = true
         }
         return c

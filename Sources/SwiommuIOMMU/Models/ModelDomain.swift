@@ -3,6 +3,7 @@
 // (the usual case, and how a domain reuses a locked DART's firmware table), otherwise the domain keeps a
 // table per format and applies every map and unmap to each. Invalidations reach every instance attached.
 import Glibc
+import Synchronization
 import CKernel
 import CSwiommuGlue
 import SwiommuBase
@@ -31,14 +32,35 @@ final class ModelDomain: @unchecked Sendable {
     /// Table 0 as a bare io-pgtable handle while it is the only table (the usual case): map and unmap go
     /// straight to it, with no reference counting.
     private var fast: IOPageTable?
-    private(set) var attachments: [Attachment] = []
+    private(set) var attachments: [Attachment] = [] {
+        didSet {
+            var word = 0
+            if attachments.count == 1, attachments[0].context >= 0, attachments[0].context < 1 << 16,
+               case let address = Int(bitPattern: attachments[0].ref.toOpaque()), address >> 48 == 0 {
+                word = address | attachments[0].context << 48
+            }
+            sole.store(word, ordering: .releasing)
+        }
+    }
+    /// The only attachment, while there is exactly one (the usual case), as its instance's address (low 48
+    /// bits) and context (high 16), else 0. Written under the lock, read without it: a strict unmap's
+    /// invalidation reaches the instance as arm_smmu_tlb_inv_range_domain does, through the instance's
+    /// command queue (here its lock) and no lock of the domain.
+    private let sole = Atomic<Int>(0)
+    /// The invalidations the domain sent its instances. Incremented with a plain load and store (no locked
+    /// instruction) under the lock of the instance invalidated, or the domain's: two instances invalidating at
+    /// once while the domain's attachments change may lose one count; the dump's figure is otherwise exact.
+    private let invalidationCount = Atomic<Int>(0)
+    /// Table 0 as a bare io-pgtable handle when it is one (it never changes): iova_to_phys walks it without the
+    /// domain's lock, as arm_lpae_iova_to_phys, arm_v7s_iova_to_phys and dart_iova_to_phys walk theirs.
+    private let locklessWalk: IOPageTable?
     /// The domain's page-table lock (map, unmap, attach): a spinlock, as map and unmap take it every call.
     let lock = SpinLock()
     /// Bytes mapped now (to tell an empty domain, which may still change tables, from a populated one).
     private(set) var mappedBytes: UInt64 = 0
-    /// Counted under the lock map and unmap take anyway: map_pages and unmap_pages batches, their bytes, and
-    /// the invalidations the domain sent its instances (iotlb_sync, flush_iotlb_all, unmaps without a gather).
-    private(set) var counters = (maps: 0, unmaps: 0, mappedBytes: UInt64(0), unmappedBytes: UInt64(0), invalidations: 0)
+    /// Counted under the lock map and unmap take anyway: map_pages and unmap_pages batches and their bytes.
+    /// (The invalidations, iotlb_sync, flush_iotlb_all and unmaps without a gather, are `invalidationCount`.)
+    private(set) var counters = (maps: 0, unmaps: 0, mappedBytes: UInt64(0), unmappedBytes: UInt64(0))
 
     static let storageSize = MemoryLayout<IOMMUDomain>.stride + MemoryLayout<UnsafeRawPointer>.stride
 
@@ -49,6 +71,7 @@ final class ModelDomain: @unchecked Sendable {
         tables = [t]
         tableOwners = [instance]
         fast = t.ioPageTable
+        locklessWalk = t.ioPageTable
         self.mappedBytes = mappedBytes
         storage = calloc(1, Self.storageSize)!
         let d = storage.assumingMemoryBound(to: IOMMUDomain.self)
@@ -322,6 +345,7 @@ final class ModelDomain: @unchecked Sendable {
 
     @inline(__always)
     func iovaToPhys(_ iova: UInt64) -> UInt64 {
+        if let t = locklessWalk { return t.iovaToPhys(IOVirtualAddress(iova)).rawValue }
         lock.lock()
         defer { lock.unlock() }
         if let t = fast { return t.iovaToPhys(IOVirtualAddress(iova)).rawValue }
@@ -337,9 +361,21 @@ final class ModelDomain: @unchecked Sendable {
     }
 
     func invalidate(iova: UInt64, size: UInt64) {
+        let word = sole.load(ordering: .acquiring)
+        if word != 0 {
+            let context = word &>> 48
+            let inst = Unmanaged<BuiltinIOMMU>.fromOpaque(UnsafeRawPointer(bitPattern: word & 0xffff_ffff_ffff).unsafelyUnwrapped)
+            inst._withUnsafeGuaranteedRef { inst in
+                inst.lock.lock()
+                countInvalidation()
+                inst.invalidate(context: context, iova: iova, size: size)
+                inst.lock.unlock()
+            }
+            return
+        }
         lock.lock()
         defer { lock.unlock() }
-        counters.invalidations &+= 1
+        countInvalidation()
         var i = 0
         while i < attachments.count {
             attachments.withUnsafeBufferPointer { a in
@@ -354,10 +390,17 @@ final class ModelDomain: @unchecked Sendable {
         }
     }
 
+    @inline(__always) private func countInvalidation() {
+        invalidationCount.store(invalidationCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
+    /// Invalidations sent so far (see `invalidationCount`).
+    var invalidations: Int { invalidationCount.load(ordering: .relaxed) }
+
     /// Kernel: flush_iotlb_all.
     func flushAll() {
         lock.withLock {
-            counters.invalidations &+= 1
+            countInvalidation()
             for a in attachments { a.instance.lock.withLock { a.instance.invalidate(context: a.context) } }
         }
     }
