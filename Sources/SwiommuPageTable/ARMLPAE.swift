@@ -772,6 +772,12 @@ public final class ARMLPAETable: PageTableFormat {
     func iovaToPhys(_ iova: UInt64) -> UInt64 {
         var table = pgd
         var level = startLevel
+        // The last level-3 table map or unmap reached, when it covers `iova` (dma_unmap's lookup of what it
+        // just mapped): the same descriptor as a walk from the top finds.
+        if walkCacheEnabled && iova & ~inputMask == 0, let (t, _) = cachedTable(level: 3, iova: iova) {
+            table = t
+            level = 3
+        }
         while true {
             let pte = table.load(fromByteOffset: index(iova, level) &<< 3, as: UInt64.self)
             if isLeaf(pte, level) { return pteToPaddr(pte) | (iova & (blockSize(level) &- 1)) }
