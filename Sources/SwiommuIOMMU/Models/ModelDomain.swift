@@ -35,7 +35,7 @@ final class ModelDomain: @unchecked Sendable {
     private(set) var attachments: [Attachment] = [] {
         didSet {
             var word = 0
-            if attachments.count == 1, attachments[0].context >= 0, attachments[0].context < 1 << 16,
+            if attachments.count == 1, attachments[0].context >= 0, attachments[0].context < 1 << 15,
                case let address = Int(bitPattern: attachments[0].ref.toOpaque()), address >> 48 == 0 {
                 word = address | attachments[0].context << 48
             }
@@ -43,7 +43,7 @@ final class ModelDomain: @unchecked Sendable {
         }
     }
     /// The only attachment, while there is exactly one (the usual case), as its instance's address (low 48
-    /// bits) and context (high 16), else 0. Written under the lock, read without it: a strict unmap's
+    /// bits) and context (bits 48-62, so below 2^15; a larger one goes the locked way), else 0. Written under the lock, read without it: a strict unmap's
     /// invalidation reaches the instance as arm_smmu_tlb_inv_range_domain does, through the instance's
     /// command queue (here its lock) and no lock of the domain.
     private let sole = Atomic<Int>(0)
