@@ -489,7 +489,7 @@ public final class ARMLPAETable: PageTableFormat {
                 coldWarn("arm_lpae_map_pages: no level maps \(Kernel.hex(pageSize))")
                 throw .invalid
             }
-            var current = ptep.pointee
+            var current = swiommu_pgt_load64_acquire(ptep)
             var next: UnsafeMutableRawPointer? = nil
             var nextPA: UInt64 = 0
             if current == 0 {
@@ -590,7 +590,7 @@ public final class ARMLPAETable: PageTableFormat {
         // Even if it's not ours, there's no point waiting; just kick it.
         context.clean(ptepPA, bytes: 8)
         // The CPU's copy records that the entry reached memory (the walker ignores bit 55 of a table entry).
-        if old == expected { ptep.pointee = new | LPAE.swSync }
+        if old == expected { swiommu_pgt_store64(ptep, new | LPAE.swSync) }
         return old
     }
 
@@ -632,7 +632,7 @@ public final class ARMLPAETable: PageTableFormat {
             let idx = index(iova, level)
             let ptep = table.assumingMemoryBound(to: UInt64.self) + idx
             let ptepPA = tablePA &+ UInt64(idx &<< 3)
-            var pte = ptep.pointee
+            var pte = swiommu_pgt_load64_acquire(ptep)
             if pte == 0 {
                 // Linux 6.17 returns -ENOENT through its size_t here; swiommu returns 0 bytes.
                 if warnOnConflict { coldWarn("arm_lpae_unmap_pages: iova \(Kernel.hex(iova)) is not mapped") }
@@ -779,7 +779,7 @@ public final class ARMLPAETable: PageTableFormat {
             level = 3
         }
         while true {
-            let pte = table.load(fromByteOffset: index(iova, level) &<< 3, as: UInt64.self)
+            let pte = swiommu_pgt_load64_acquire(table.assumingMemoryBound(to: UInt64.self) + index(iova, level))
             if isLeaf(pte, level) { return pteToPaddr(pte) | (iova & (blockSize(level) &- 1)) }
             guard isTable(pte, level), let next = context.pointer(tableAddress(pte)) else { return 0 }
             table = next
@@ -793,7 +793,7 @@ public final class ARMLPAETable: PageTableFormat {
         var table = pgd
         var level = startLevel
         while level < LPAE.maxLevels {
-            let pte = table.load(fromByteOffset: index(iova, level) &<< 3, as: UInt64.self)
+            let pte = swiommu_pgt_load64_acquire(table.assumingMemoryBound(to: UInt64.self) + index(iova, level))
             ptes[level] = pte
             if isLeaf(pte, level) { return 0 }
             guard isTable(pte, level), let next = context.pointer(tableAddress(pte)) else { return Errno.invalid.negated }

@@ -307,7 +307,7 @@ public final class ARMv7STable: PageTableFormat {
                 coldWarn("arm_v7s_map_pages: no level maps \(Kernel.hex(size))")
                 throw .invalid
             }
-            var pte = ptep.pointee
+            var pte = swiommu_pgt_load32_acquire(ptep)
             var next: UnsafeMutableRawPointer? = nil
             var nextPA: UInt64 = 0
             if pte == 0 {
@@ -460,7 +460,7 @@ public final class ARMv7STable: PageTableFormat {
                 coldWarn("arm_v7s_unmap_pages: iova \(Kernel.hex(iova)) is not mapped")
                 return 0
             }
-            var first = ptep.pointee
+            var first = swiommu_pgt_load32_acquire(ptep)
             // A contiguous 'large page' entry at this level needs splitting first, unless we're unmapping the
             // whole lot.
             if n <= 1 && Self.isCont(first, level) {
@@ -568,7 +568,7 @@ public final class ARMv7STable: PageTableFormat {
 
     @inline(__always)
     func iovaToPhys(_ iova: UInt64) -> UInt64 {
-        var pte = pgd.load(fromByteOffset: index(iova, 1) &<< 2, as: UInt32.self)
+        var pte = swiommu_pgt_load32_acquire(pgd.assumingMemoryBound(to: UInt32.self) + index(iova, 1))
         var level = 1
         if V7S.isTable(pte, 1) {
             guard let l2 = context.pointer(pteToPaddr(pte, 1)) else { return 0 }

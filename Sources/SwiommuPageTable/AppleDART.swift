@@ -179,7 +179,7 @@ public final class AppleDARTTable: PageTableFormat {
         let tbl = tableIndex(iova)
         guard let l1 = top(tbl) else { throw .invalid }
         let ptep = l1.assumingMemoryBound(to: UInt64.self) + l1Index(iova)
-        var pte = ptep.pointee
+        var pte = swiommu_pgt_load64_acquire(ptep)
         // No L2 table present.
         if pte == 0 {
             guard let (pa, pointer) = context.allocateTable(bytes: tableBytes, gfp: gfp, site: PageTableSite.dartTable) else {
@@ -197,7 +197,7 @@ public final class AppleDARTTable: PageTableFormat {
             swiommu_pgt_wmb()
             if swiommu_pgt_cmpxchg64(ptep, 0, new) != 0 { context.freeTable(pa: pa, pointer: pointer, bytes: tableBytes) }
             // L2 table is present (now).
-            pte = ptep.pointee
+            pte = swiommu_pgt_load64_acquire(ptep)
         }
         guard let l2 = context.pointer(pteToPaddr(pte)) else {
             coldWarn("dart_map_pages: table entry \(Kernel.hex(pte)) points outside RAM (corrupted table)")
@@ -261,7 +261,7 @@ public final class AppleDARTTable: PageTableFormat {
     @inline(__always)
     func level2(_ iova: UInt64) -> UnsafeMutableRawPointer? {
         guard let l1 = top(tableIndex(iova)) else { return nil }
-        let pte = l1.load(fromByteOffset: l1Index(iova) &<< 3, as: UInt64.self)
+        let pte = swiommu_pgt_load64_acquire(l1.assumingMemoryBound(to: UInt64.self) + l1Index(iova))
         // Valid entry?
         guard pte != 0 else { return nil }
         return context.pointer(pteToPaddr(pte))

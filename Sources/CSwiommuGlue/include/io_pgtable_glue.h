@@ -7,18 +7,37 @@
 #include <stdint.h>
 #include <malloc.h>
 
-/* cmpxchg64_relaxed(): the value found at @p; @new was stored if it equals @old. */
+/*
+ * Installing a table: the kernel's dma_wmb() then cmpxchg64_relaxed(), and walks that READ_ONCE() a table
+ * descriptor and follow it, ordered by the address dependency. Here the install is a release (and, for the
+ * loser, which follows the winner's table, an acquire) and those reads are acquires: on x86 the same
+ * instructions, and edges ThreadSanitizer sees, where it ignores fences and dependencies (the new table's
+ * zeroed entries would otherwise race with the walks of other threads).
+ */
+
+/* cmpxchg64: the value found at @p; @new was stored if it equals @old. */
 static inline uint64_t swiommu_pgt_cmpxchg64(uint64_t *p, uint64_t old, uint64_t new_value)
 {
-	__atomic_compare_exchange_n(p, &old, new_value, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	__atomic_compare_exchange_n(p, &old, new_value, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 	return old;
 }
 
-/* cmpxchg_relaxed() on a 32-bit descriptor (ARMv7 short descriptors). */
+/* cmpxchg on a 32-bit descriptor (ARMv7 short descriptors). */
 static inline uint32_t swiommu_pgt_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new_value)
 {
-	__atomic_compare_exchange_n(p, &old, new_value, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	__atomic_compare_exchange_n(p, &old, new_value, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 	return old;
+}
+
+/* READ_ONCE() of a descriptor a walk may follow into a table another thread installed. */
+static inline uint64_t swiommu_pgt_load64_acquire(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline uint32_t swiommu_pgt_load32_acquire(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
 /* A counter bumped from several threads at once (relaxed: statistics only). */
@@ -27,15 +46,16 @@ static inline void swiommu_pgt_count(uint64_t *p, int64_t delta)
 	__atomic_fetch_add(p, (uint64_t)delta, __ATOMIC_RELAXED);
 }
 
-/* READ_ONCE()/WRITE_ONCE() of a word several CPUs share (the walk cache). */
+/* READ_ONCE()/WRITE_ONCE() of a word several CPUs share and follow (the walk cache, a table descriptor
+ * rewritten after its install): acquire and release, for the reason above. */
 static inline uint64_t swiommu_pgt_load64(const uint64_t *p)
 {
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
 static inline void swiommu_pgt_store64(uint64_t *p, uint64_t v)
 {
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
 /* The bytes a host heap block really holds (the side memory of a table's private data). */
