@@ -3,7 +3,6 @@ import CKernel
 import CSwiommuGlue
 import Synchronization
 import SwiommuBase
-import Synchronization
 
 public final class DomainState {
     /// Groups attached to the domain now.
@@ -33,7 +32,7 @@ public final class DomainState {
 
     /// The state of a domain, created on first use.
     public static func of(_ d: UnsafeMutablePointer<IOMMUDomain>) -> DomainState {
-        if let raw = d.pointee.swiommu { return Unmanaged<DomainState>.fromOpaque(raw).takeUnretainedValue() }
+        if let s = existing(d) { return s.takeUnretainedValue() }
         let s = DomainState()
         d.pointee.swiommu = Unmanaged.passRetained(s).toOpaque()
         return s

@@ -66,8 +66,6 @@ public final class IOVADomain: @unchecked Sendable {
     public internal(set) var hasRangeCaches = false
     /// Cleared by `destroy()`.
     var alive = true
-    /// `ThreadCPU.key`, copied.
-    let cpuKey: pthread_key_t
     /// Gaps long enough for a request that held no aligned start for it: the searches' non-logarithmic steps.
     public var misalignedGaps: Int { tree.misalignedGaps }
 
@@ -99,7 +97,6 @@ public final class IOVADomain: @unchecked Sendable {
         sequence = .allocate(capacity: 8)
         sequence.initialize(repeating: 0, count: 8)
         rangeCache = RangeCache()
-        cpuKey = ThreadCPU.key
     }
 
     /// Whether the "iova" fault-injection point fires for this call (one relaxed load when disarmed).

@@ -245,7 +245,7 @@ extension IOVADomain {
     /// The calling thread's rcache slot, made at its first use; nil when the thread has no CPU number or memory
     /// runs out.
     @inline(__always) func currentSlot() -> Slot? {
-        let cpu = ThreadCPU.current(key: cpuKey)
+        let cpu = ThreadCPU.current()
         return cpu >= 0 ? slot(for: cpu) : nil
     }
 
@@ -376,7 +376,7 @@ extension IOVADomain {
     @inline(__always) func rangeCacheGet(size: UInt64, limitExclusive: UInt64) -> UInt64 {
         let c = Log2.orderBase2(size)
         if c >= RangeCache.sizeClasses { return 0 }
-        let cpu = ThreadCPU.current(key: cpuKey)
+        let cpu = ThreadCPU.current()
         guard cpu >= 0, let s = slot(for: cpu) else { return 0 }
         let popLimit = limitExclusive &- size
         enter(s)

@@ -20,7 +20,8 @@ public enum ThreadCPU {
 
     static let state = State()
 
-    /// The thread's number + 2 (1: none free; unset: not assigned yet).
+    /// The thread's number + 2 (1: none free; unset: not assigned yet), kept for its destructor, which runs at
+    /// the thread's exit; the fast paths read the same value from the glue's per-thread copy.
     static let key: pthread_key_t = {
         var k = pthread_key_t()
         pthread_key_create(&k) { value in ThreadCPU.threadExit(value) }
@@ -29,17 +30,9 @@ public enum ThreadCPU {
 
     /// The CPU the calling thread counts as, or -1 when every number is taken by a live thread (the thread then
     /// bypasses the rcaches).
-    @inline(__always) public static func current() -> Int { current(key: key) }
-
-    /// `current()` with the key at hand (domains keep a copy, sparing the fast path a lazy-global check).
-    @inline(__always) static func current(key: pthread_key_t) -> Int {
-        let cached = swiommu_glue_thread_cpu_get()
-        if cached != 0 { return cached &- 2 }
-        if let v = pthread_getspecific(key) {
-            swiommu_glue_thread_cpu_set(Int(bitPattern: v))
-            return Int(bitPattern: v) &- 2
-        }
-        return assignLowest()
+    @inline(__always) public static func current() -> Int {
+        let value = swiommu_glue_thread_cpu_get()
+        return value != 0 ? value &- 2 : assignLowest()
     }
 
     /// Record the calling thread's number (+ 2; nil: none yet) under the key and in its per-thread copy.
@@ -70,7 +63,8 @@ public enum ThreadCPU {
     /// counts as it, `.invalid` when out of range.
     public static func set(_ cpu: Int) -> Errno? {
         guard cpu >= -1 && cpu < maxCPUs else { return .invalid }
-        let mine = pthread_getspecific(key).map { Int(bitPattern: $0) - 2 }
+        let value = swiommu_glue_thread_cpu_get()
+        let mine: Int? = value != 0 ? value - 2 : nil
         if cpu == -1 {
             if let mine, mine >= 0 { release(mine) }
             store(nil)

@@ -15,8 +15,6 @@ final class ModelDomain: @unchecked Sendable {
     /// One instance the domain is programmed into.
     struct Attachment {
         let instance: BuiltinIOMMU
-        /// The same instance without reference counting, for the invalidation hot path.
-        let ref: Unmanaged<BuiltinIOMMU>
         let context: Int
         let table: Int
         /// Masters (ports) using it.
@@ -36,7 +34,8 @@ final class ModelDomain: @unchecked Sendable {
         didSet {
             var word = 0
             if attachments.count == 1, attachments[0].context >= 0, attachments[0].context < 1 << 15,
-               case let address = Int(bitPattern: attachments[0].ref.toOpaque()), address >> 48 == 0 {
+               case let address = Int(bitPattern: Unmanaged.passUnretained(attachments[0].instance).toOpaque()),
+               address >> 48 == 0 {
                 word = address | attachments[0].context << 48
             }
             sole.store(word, ordering: .releasing)
@@ -191,7 +190,7 @@ final class ModelDomain: @unchecked Sendable {
                 break
             }
             port.instance.lock.withLock { port.instance.install(self, table: table, at: context) }
-            attachments.append(Attachment(instance: port.instance, ref: .passUnretained(port.instance), context: context,
+            attachments.append(Attachment(instance: port.instance, context: context,
                                           table: table, users: 1))
             added.append(attachments.count - 1)
             port.instance.didAttach(dev, context: context, reused: false)
@@ -373,20 +372,12 @@ final class ModelDomain: @unchecked Sendable {
             }
             return
         }
-        lock.lock()
-        defer { lock.unlock() }
-        countInvalidation()
-        var i = 0
-        while i < attachments.count {
-            attachments.withUnsafeBufferPointer { a in
-                let context = a[i].context
-                a[i].ref._withUnsafeGuaranteedRef { inst in
-                    inst.lock.lock()
-                    inst.invalidate(context: context, iova: iova, size: size)
-                    inst.lock.unlock()
-                }
+        // Several instances (or none): the attachments under the domain's lock.
+        lock.withLock {
+            countInvalidation()
+            for a in attachments {
+                a.instance.lock.withLock { a.instance.invalidate(context: a.context, iova: iova, size: size) }
             }
-            i &+= 1
         }
     }
 
