@@ -1,5 +1,5 @@
 # swiommu: the front door. `make demo` and `make test` install what is missing (as root), build, and run.
-PACKAGES := cmake ninja-build libcmocka-dev pkg-config libfdt-dev device-tree-compiler
+PACKAGES := cmake ninja-build libcmocka-dev pkg-config libfdt-dev device-tree-compiler valgrind
 BUILD    := build
 CMAKE_FLAGS ?=
 

@@ -32,6 +32,7 @@ public final class SimulatedMemory: @unchecked Sendable {
     /// The vmalloc area's reservation, which never moves: is_vmalloc_addr reads it without the lock (reading
     /// `vmallocSpace` would race with the vmalloc and vmap calls that change it under the lock).
     let vmallocBase: UnsafeMutableRawPointer
+    let vmallocBytes: UInt
     var counters = MemoryStatistics()
     var cacheMaintenance: UInt64 = 0
     /// Pages that have memory's view of their own (the cache model's host copies), free pages included.
@@ -47,6 +48,7 @@ public final class SimulatedMemory: @unchecked Sendable {
         slabs = SlabAllocator(geometry: geometry)
         vmallocSpace = try VmallocSpace(geometry: geometry)
         vmallocBase = vmallocSpace.base
+        vmallocBytes = UInt(vmallocSpace.reservation)
         counters.ramBytes = physical.totalBytes
     }
 

@@ -20,9 +20,13 @@ struct VmArea {
 
 /// The reserved address range and what is mapped in it, sorted by address.
 struct VmallocSpace {
-    /// 64 GiB of address space, reserved without backing.
-    static let reservation = 64 << 30
+    /// 64 GiB of address space, reserved without backing; where the host refuses that much (valgrind's address
+    /// space manager stops at 32 GiB, a ulimit -v), the largest of 32, 16, ... 1 GiB it grants.
+    static let largestReservation = 64 << 30
+    static let smallestReservation = 1 << 30
     let base: UnsafeMutableRawPointer
+    /// The bytes reserved.
+    let reservation: Int
     let pageSize: Int
     /// Live areas sorted by start.
     var areas: [VmArea] = []
@@ -31,23 +35,33 @@ struct VmallocSpace {
     var holes: [(start: UInt, length: UInt)] = []
 
     init(geometry: PageGeometry) throws(Errno) {
-        guard let p = mmap(nil, Self.reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-              p != MAP_FAILED else { throw .noMemory }
+        var size = Self.largestReservation
+        var area: UnsafeMutableRawPointer?
+        while area == nil && size >= Self.smallestReservation {
+            let p = mmap(nil, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            if let p, p != MAP_FAILED { area = p } else { size >>= 1 }
+        }
+        guard let p = area else {
+            Kernel.log(.error, "swiommu: cannot reserve \(Kernel.hex(UInt64(Self.smallestReservation))) bytes of "
+                       + "address space for the vmalloc area (errno \(errno))")
+            throw .noMemory
+        }
         // Align the start to the simulated page size.
         let aligned = (UInt(bitPattern: p) + UInt(geometry.size) - 1) & ~UInt(geometry.size - 1)
         base = p
+        reservation = size
         pageSize = geometry.size
         bump = aligned
     }
 
     func destroy() {
         for a in areas { a.pages.deallocate() }
-        munmap(base, Self.reservation)
+        munmap(base, reservation)
     }
 
     func contains(_ p: UnsafeRawPointer) -> Bool {
         let off = UInt(bitPattern: p) &- UInt(bitPattern: base)
-        return off < UInt(Self.reservation)
+        return off < UInt(reservation)
     }
 
     /// Reserve `pages` pages plus a guard page. First fit among holes, else the bump pointer.
@@ -59,7 +73,7 @@ struct VmallocSpace {
             else { holes[i] = (start + length, holes[i].length - length) }
             return start
         }
-        guard bump + length <= UInt(bitPattern: base) + UInt(Self.reservation) else { return nil }
+        guard bump + length <= UInt(bitPattern: base) + UInt(reservation) else { return nil }
         defer { bump += length }
         return bump
     }
@@ -243,7 +257,7 @@ extension SimulatedMemory {
 
     /// Kernel: is_vmalloc_addr.
     public func isVmallocAddress(_ p: UnsafeRawPointer) -> Bool {
-        UInt(bitPattern: p) &- UInt(bitPattern: vmallocBase) < UInt(VmallocSpace.reservation)
+        UInt(bitPattern: p) &- UInt(bitPattern: vmallocBase) < vmallocBytes
     }
 
     /// The physical address behind any CPU address of ours: linear map or vmalloc area.
