@@ -155,8 +155,8 @@ public final class DMALayer: @unchecked Sendable {
             let b = banks[i]
             let index = page - b.pages
             guard index >= 0 && index < b.pageCount else { continue }
-            let start = index << pageShift &+ offset
-            guard offset >= 0, size > 0, start &+ size <= b.pageCount << pageShift, start &+ size > start else { return nil }
+            let start = index &<< pageShift &+ offset
+            guard offset >= 0, size > 0, start &+ size <= b.pageCount &<< pageShift, start &+ size > start else { return nil }
             return b.start + UInt64(start)
         }
         return nil

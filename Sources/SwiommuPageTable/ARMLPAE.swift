@@ -114,18 +114,18 @@ public final class ARMLPAETable: PageTableFormat {
 
     // MARK: Geometry
 
-    @inline(__always) func shift(_ level: Int) -> Int { Int((levelShifts >> UInt32(level << 3)) & 0xff) }
-    @inline(__always) func blockSize(_ level: Int) -> UInt64 { 1 << UInt64(shift(level)) }
+    @inline(__always) func shift(_ level: Int) -> Int { Int((levelShifts &>> UInt32(truncatingIfNeeded: level &<< 3)) & 0xff) }
+    @inline(__always) func blockSize(_ level: Int) -> UInt64 { 1 &<< UInt64(truncatingIfNeeded: shift(level)) }
 
     /// Kernel: `ARM_LPAE_LVL_IDX`.
     @inline(__always) func index(_ iova: UInt64, _ level: Int) -> Int {
-        Int(truncatingIfNeeded: (iova >> UInt64(shift(level))) & (level == startLevel ? pgdIndexMask : tableIndexMask))
+        Int(truncatingIfNeeded: (iova &>> UInt64(truncatingIfNeeded: shift(level))) & (level == startLevel ? pgdIndexMask : tableIndexMask))
     }
 
     /// Entries a batch may fill from `index` without leaving its table page. Kernel: `arm_lpae_max_entries`
     /// (plus the end of a top level smaller than a page, which Linux leaves to its callers).
     @inline(__always) func maxEntries(_ index: Int, _ level: Int) -> Int {
-        let perTable = 1 << bitsPerLevel
+        let perTable = 1 &<< bitsPerLevel
         let n = perTable - (index & (perTable - 1))
         if level == startLevel && pgdBits < bitsPerLevel { return min(n, (1 << pgdBits) - index) }
         return n
@@ -335,18 +335,18 @@ public final class ARMLPAETable: PageTableFormat {
 
     @inline(__always)
     func cachedTable(level: Int, iova: UInt64) -> (UnsafeMutableRawPointer, UInt64)? {
-        let region = (iova & inputMask) >> UInt64(shift(level - 1))
+        let region = (iova & inputMask) &>> UInt64(truncatingIfNeeded: shift(level &- 1))
         let word = swiommu_pgt_load64(context.walkCache + (level - 2))
-        guard word >> 28 == region &+ 1 else { return nil }
-        let pa = (word & 0xfff_ffff) << 12
+        guard word &>> 28 == region &+ 1 else { return nil }
+        let pa = (word & 0xfff_ffff) &<< 12
         guard let table = context.pointer(pa) else { return nil }
         return (table, pa)
     }
 
     @inline(__always)
     func rememberTable(level: Int, iova: UInt64, pa: UInt64) {
-        let region = (iova & inputMask) >> UInt64(shift(level - 1))
-        swiommu_pgt_store64(context.walkCache + (level - 2), ((region &+ 1) << 28) | (pa >> 12))
+        let region = (iova & inputMask) &>> UInt64(truncatingIfNeeded: shift(level &- 1))
+        swiommu_pgt_store64(context.walkCache + (level - 2), ((region &+ 1) &<< 28) | (pa &>> 12))
     }
 
     func forgetTables() {
@@ -453,9 +453,9 @@ public final class ARMLPAETable: PageTableFormat {
             coldWarn("arm_lpae_map_pages: page size \(Kernel.hex(pageSize)) is not one of \(Kernel.hex(pageSizes))")
             throw .invalid
         }
-        var inputExtension = Int64(bitPattern: iova) >> Int64(ias)
+        var inputExtension = Int64(bitPattern: iova) &>> Int64(ias)
         if quirks & PageTableQuirk.armTTBR1 != 0 { inputExtension = ~inputExtension }
-        guard inputExtension == 0 && paddr >> UInt64(oas) == 0 else {
+        guard inputExtension == 0 && paddr &>> UInt64(oas) == 0 else {
             coldWarn("arm_lpae_map_pages: iova \(Kernel.hex(iova)) or paddr \(Kernel.hex(paddr)) out of range "
                         + "(ias \(ias), oas \(oas))")
             throw .range
@@ -563,7 +563,7 @@ public final class ARMLPAETable: PageTableFormat {
         }
         let leaf = pte | (!isMali && level == LPAE.maxLevels - 1 ? LPAE.typePage : LPAE.typeBlock)
         let last = paddr &+ UInt64(count &- 1) &* size
-        if last >> 48 == 0 {
+        if last &>> 48 == 0 {
             // Below 2^48 the descriptor holds the address as is: one add per entry.
             let first = leaf | paddr
             for i in 0..<count { ptep[i] = first &+ UInt64(i) &* size }
@@ -602,7 +602,7 @@ public final class ARMLPAETable: PageTableFormat {
             coldWarn("arm_lpae_unmap_pages: page size \(Kernel.hex(pageSize)) x \(count) (sizes \(Kernel.hex(pageSizes)))")
             return 0
         }
-        var inputExtension = Int64(bitPattern: iova) >> Int64(ias)
+        var inputExtension = Int64(bitPattern: iova) &>> Int64(ias)
         if quirks & PageTableQuirk.armTTBR1 != 0 { inputExtension = ~inputExtension }
         guard inputExtension == 0 else {
             coldWarn("arm_lpae_unmap_pages: iova \(Kernel.hex(iova)) out of range (ias \(ias))")
@@ -669,8 +669,8 @@ public final class ARMLPAETable: PageTableFormat {
                         i += 1
                     }
                 }
-                // Clear the remaining entries.
-                for j in 0..<i { ptep[j] = 0 }
+                // Clear the remaining entries (one store for the usual single page, not a call to memset).
+                if i == 1 { ptep[0] = 0 } else { for j in 0..<i { ptep[j] = 0 } }
                 if !context.coherent && i > 0 { context.clean(ptepPA, bytes: i << 3) }
                 if let gather, !gather.pointee.queued, let tlb = iop.pointee.cfg.tlb, let addPage = tlb.pointee.tlb_add_page {
                     let cookie = iop.pointee.cookie
@@ -710,7 +710,7 @@ public final class ARMLPAETable: PageTableFormat {
             return 0 // Bytes unmapped
         }
         let splitSize = blockSize(level)
-        let perTable = 1 << bitsPerLevel
+        let perTable = 1 &<< bitsPerLevel
         var unmapStart = -1
         var unmapCount = 0
         if size == splitSize {

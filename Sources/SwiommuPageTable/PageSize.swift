@@ -8,6 +8,9 @@ public enum PageSizeChoice {
     public static func pick(bitmap: UInt64, iova: UInt64, paddr: UInt64, size: UInt64) -> (pageSize: UInt64, count: UInt64)? {
         guard size != 0 else { return nil }
         let addressMerge = paddr | iova
+        // The common case of one page of the smallest size, which the steps below come to as well.
+        let smallest = bitmap & (0 &- bitmap)
+        if size == smallest && addressMerge & (smallest &- 1) == 0 { return (smallest, 1) }
         // Page sizes supported by the hardware and small enough for size.
         var sizes = bitmap & genmask(size.highestBit, 0)
         // Constrain the page sizes further based on the maximum alignment.
@@ -15,12 +18,12 @@ public enum PageSizeChoice {
         guard sizes != 0 else { return nil }
         // Pick the biggest page size remaining.
         let index = sizes.highestBit
-        let pageSize: UInt64 = 1 << UInt64(index)
+        let pageSize: UInt64 = 1 &<< UInt64(truncatingIfNeeded: index)
         var size = size
         // Find the next biggest supported page size, if it exists.
         let bigger = bitmap & ~genmask(index, 0)
         if bigger != 0 {
-            let next: UInt64 = 1 << UInt64(bigger.lowestBit)
+            let next: UInt64 = 1 &<< UInt64(truncatingIfNeeded: bigger.lowestBit)
             // No point trying a bigger page size unless the virtual and physical addresses are similarly
             // offset within the larger page.
             if (iova ^ paddr) & (next &- 1) == 0 {
@@ -31,6 +34,6 @@ public enum PageSizeChoice {
                 if !overflow && end <= size { size = offset }
             }
         }
-        return (pageSize, size >> UInt64(index))
+        return (pageSize, size &>> UInt64(truncatingIfNeeded: index))
     }
 }

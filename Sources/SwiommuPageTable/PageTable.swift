@@ -407,12 +407,14 @@ extension UInt64 {
     /// Kernel: `__ffs()`: index of the lowest set bit (undefined for 0).
     @inline(__always) var lowestBit: Int { trailingZeroBitCount }
     /// Kernel: `__fls()`: index of the highest set bit (undefined for 0).
-    @inline(__always) var highestBit: Int { 63 - leadingZeroBitCount }
+    @inline(__always) var highestBit: Int { 63 &- leadingZeroBitCount }
 }
 
-/// Kernel: `GENMASK_ULL(h, l)`.
+/// Kernel: `GENMASK_ULL(h, l)`, for 0 <= l <= h <= 63 (as in the kernel, other values give garbage).
 @inline(__always)
-func genmask(_ h: Int, _ l: Int) -> UInt64 { (UInt64.max << UInt64(l)) & (UInt64.max >> UInt64(63 - h)) }
+func genmask(_ h: Int, _ l: Int) -> UInt64 {
+    (UInt64.max &<< UInt64(truncatingIfNeeded: l)) & (UInt64.max &>> UInt64(truncatingIfNeeded: 63 &- h))
+}
 
 extension GFP {
     /// Kernel: `GFP_ATOMIC` (__GFP_HIGH | __GFP_KSWAPD_RECLAIM), what a split allocates with.
