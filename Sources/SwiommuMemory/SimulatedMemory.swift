@@ -29,8 +29,8 @@ public final class SimulatedMemory: @unchecked Sendable {
     var buddy: BuddyAllocator
     var slabs: SlabAllocator
     var vmallocSpace: VmallocSpace
-    /// The vmalloc area's reservation, which never moves: is_vmalloc_addr reads it without the lock (reading
-    /// `vmallocSpace` would race with the vmalloc and vmap calls that change it under the lock).
+    /// The vmalloc area's reservation (start and size), which never moves: is_vmalloc_addr reads it without the
+    /// lock (reading `vmallocSpace` would race with the vmalloc and vmap calls that change it under the lock).
     let vmallocBase: UnsafeMutableRawPointer
     let vmallocBytes: UInt
     var counters = MemoryStatistics()
