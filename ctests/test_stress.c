@@ -616,6 +616,14 @@ static void run(int nthreads, double share)
 		for (int k = 0; k < SLOTS; k++)
 			slots_mapped += workers[t].slots[k].page != NULL;
 	assert_int_equal(check_table(rig.shared, shared_want, &nthreads), slots_mapped);
+	/* The shared domain's counters, kept per thread on its lockless map path, add up to what it maps. */
+	struct swiommu_domain_counters dc;
+
+	assert_int_equal(swiommu_iommu_domain_counters(rig.shared, &dc), 0);
+	assert_int_equal(dc.by_model, 1);
+	assert_true(dc.maps >= (u64)slots_mapped);
+	assert_int_equal(dc.mapped_bytes - dc.unmapped_bytes, (u64)slots_mapped * PAGE_SIZE);
+	assert_int_equal(dc.maps - dc.unmaps, (u64)slots_mapped);
 	for (unsigned int i = 0; i < NDOMAINS - 1; i++) {
 		struct dma_want dw = { dma_domains[i], nthreads };
 
@@ -680,6 +688,9 @@ static void run(int nthreads, double share)
 	if (rig.lazy)
 		swiommu_iova_clock_advance(1000);
 	assert_int_equal(check_table(rig.shared, shared_want, &nthreads), 0);
+	assert_int_equal(swiommu_iommu_domain_counters(rig.shared, &dc), 0);
+	assert_int_equal(dc.mapped_bytes, dc.unmapped_bytes);
+	assert_int_equal(dc.maps, dc.unmaps);
 	for (unsigned int i = 0; i < NDOMAINS; i++) {
 		struct dma_want dw = { dma_domains[i], nthreads };
 

@@ -153,8 +153,9 @@ public final class DMALayer: @unchecked Sendable {
     func physicalAddress(of page: UnsafeMutablePointer<PageFrame>, offset: Int, size: Int) -> PhysicalAddress? {
         for i in 0..<banks.count {
             let b = banks[i]
+            // Compare pointers first: the index is a division by the size of struct page.
+            guard page >= b.pages && page < b.pages + b.pageCount else { continue }
             let index = page - b.pages
-            guard index >= 0 && index < b.pageCount else { continue }
             let start = index &<< pageShift &+ offset
             guard offset >= 0, size > 0, start &+ size <= b.pageCount &<< pageShift, start &+ size > start else { return nil }
             return b.start + UInt64(start)

@@ -83,7 +83,7 @@ public struct DomainCounters: Sendable, Equatable {
         }
         if BuiltinModels.isModelDomain(d) {
             let m = ModelDomain.from(d)
-            let mc = m.lock.withLock { m.counters }
+            let mc = m.counters
             c.maps = UInt64(mc.maps)
             c.mappedBytes = mc.mappedBytes
             c.unmaps = UInt64(mc.unmaps)

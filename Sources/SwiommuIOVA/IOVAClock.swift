@@ -92,7 +92,14 @@ public enum IOVAClock {
         return s.domains
     }
 
+    /// The domains give a dead CPU's cached ranges back to their trees (the hook is added at the first
+    /// registration). Kernel: `iova_cpuhp_dead`.
+    private static let cpuDeadHook: Void = ThreadCPU.addDeadHook { cpu in
+        for d in IOVAClock.registeredDomains { d.cpuDead(cpu) }
+    }
+
     static func register(_ d: IOVADomain) {
+        _ = cpuDeadHook
         let s = state
         s.lock.lock()
         s.domains.append(d)

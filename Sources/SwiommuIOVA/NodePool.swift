@@ -2,6 +2,7 @@
 // the allocator by a 27-bit index, and the index of all allocations (`GapTree`) lives in the private bytes of those
 // same slots, so that the allocator needs no memory beyond them.
 import CKernel
+import CSwiommuGlue
 import Glibc
 
 /// What a slot's `struct iova` holds. Kept in byte 15 of the slot (`node.state`), which the fast path writes without
@@ -36,7 +37,7 @@ struct NodePool {
     static let hugePageFrom = 1 << 16
     static let stride = MemoryLayout<iova>.stride
     /// Where `node.state` sits in a slot (byte 15).
-    static let stateOffset = MemoryLayout<iova>.offset(of: \iova.node.state)!
+    @inline(__always) static var stateOffset: Int { swiommu_glue_iova_state_offset() }
 
     let base: UnsafeMutablePointer<iova>
     let raw: UnsafeMutableRawPointer

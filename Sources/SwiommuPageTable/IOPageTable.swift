@@ -32,6 +32,16 @@ public struct IOPageTable {
         self.family = family
     }
 
+    /// The handle as one word, for publishing it to threads that take no lock: the ops' address (8-byte
+    /// aligned) with the family in bits 0-2. Never 0.
+    @inlinable @inline(__always) public var word: Int { Int(bitPattern: ops) | Int(family.rawValue) }
+
+    /// The handle `word` was made from (no liveness check, as for the handle itself).
+    @inlinable @inline(__always) public init(word: Int) {
+        ops = UnsafeMutablePointer(bitPattern: word & ~7).unsafelyUnwrapped
+        family = FormatFamily(rawValue: UInt8(truncatingIfNeeded: word & 7)).unsafelyUnwrapped
+    }
+
     // MARK: alloc_io_pgtable_ops, free_io_pgtable_ops
 
     /// Allocate a table in `memory`, narrowing `config` and filling its registers. The ops' function pointers

@@ -5,6 +5,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import SwiommuIOVA
+import SwiommuBase
 
 /// One atomic owner word per pfn: 0 free, else the owning thread + 1.
 final class Occupancy: @unchecked Sendable {

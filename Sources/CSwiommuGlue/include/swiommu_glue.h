@@ -9,6 +9,7 @@
 #include <linux/mm_types.h>
 #include <linux/platform_device.h>
 #include <linux/of.h>
+#include <linux/iova.h>
 
 struct swiommu_alloc_site;
 
@@ -43,6 +44,13 @@ int swiommu_glue_site_line(const struct swiommu_alloc_site *site);
 static inline size_t swiommu_glue_page_node_offset(void)
 {
 	return offsetof(struct page, swiommu.node);
+}
+
+/* Where a struct iova keeps its state byte (SwiommuIOVA.NodeState): a constant, where Swift's
+ * MemoryLayout.offset(of:) is a lazily initialised global read on every fast-path call. */
+static inline size_t swiommu_glue_iova_state_offset(void)
+{
+	return offsetof(struct iova, node.state);
 }
 
 /* &platform_bus_type (Swift would take the address of a copy). */

@@ -25,11 +25,27 @@ final class ModelDomain: @unchecked Sendable {
     let storage: UnsafeMutableRawPointer
     var domain: UnsafeMutablePointer<IOMMUDomain> { storage.assumingMemoryBound(to: IOMMUDomain.self) }
     /// The tables; [0] is the one iova_to_phys reads. `tableOwners[i]` is the instance table i was made for.
-    private(set) var tables: [ModelTable] { didSet { fast = tables.count == 1 ? tables[0].ioPageTable : nil } }
+    private(set) var tables: [ModelTable] {
+        didSet {
+            fast = tables.count == 1 ? tables[0].ioPageTable : nil
+            openLocklessPath()
+        }
+    }
     private(set) var tableOwners: [BuiltinIOMMU]
     /// Table 0 as a bare io-pgtable handle while it is the only table (the usual case): map and unmap go
     /// straight to it, with no reference counting.
     private var fast: IOPageTable?
+    /// `fast` as its `IOPageTable.word`, or 0 while there is none or attach is adding a table (see
+    /// `closeLocklessPath`): map and unmap of a thread with a CPU number go to it without the domain's lock,
+    /// marked busy in `perCPU` instead, as io-pgtable's map and unmap run without a lock in the kernel
+    /// (arm_smmu_map_pages and arm_smmu_unmap_pages take none). Written under the lock.
+    private let lockless = Atomic<Int>(0)
+    /// Per CPU number: the busy mark of the lockless path and the counts of its maps and unmaps (`Count`); the
+    /// shared block counts the locked path's, under the lock.
+    private let perCPU: PerCPUCounters
+    private enum Count {
+        static let maps = 0, unmaps = 1, mappedBytes = 2, unmappedBytes = 3
+    }
     private(set) var attachments: [Attachment] = [] {
         didSet {
             var word = 0
@@ -53,13 +69,11 @@ final class ModelDomain: @unchecked Sendable {
     /// Table 0 as a bare io-pgtable handle when it is one (it never changes): iova_to_phys walks it without the
     /// domain's lock, as arm_lpae_iova_to_phys, arm_v7s_iova_to_phys and dart_iova_to_phys walk theirs.
     private let locklessWalk: IOPageTable?
-    /// The domain's page-table lock (map, unmap, attach): a spinlock, as map and unmap take it every call.
+    /// The domain's lock (attach, detach, and map and unmap while the lockless path is closed): a spinlock, as
+    /// those maps and unmaps take it every call.
     let lock = SpinLock()
-    /// Bytes mapped now (to tell an empty domain, which may still change tables, from a populated one).
-    private(set) var mappedBytes: UInt64 = 0
-    /// Counted under the lock map and unmap take anyway: map_pages and unmap_pages batches and their bytes.
-    /// (The invalidations, iotlb_sync, flush_iotlb_all and unmaps without a gather, are `invalidationCount`.)
-    private(set) var counters = (maps: 0, unmaps: 0, mappedBytes: UInt64(0), unmappedBytes: UInt64(0))
+    /// Bytes mapped before the domain existed (a DART's firmware table): part of `liveBytes`, not of `counters`.
+    private let initialBytes: UInt64
 
     static let storageSize = MemoryLayout<IOMMUDomain>.stride + MemoryLayout<UnsafeRawPointer>.stride
 
@@ -69,9 +83,14 @@ final class ModelDomain: @unchecked Sendable {
         guard let t = table ?? instance.makeTable() else { return nil }
         tables = [t]
         tableOwners = [instance]
+        guard let c = PerCPUCounters() else {
+            if table == nil { t.destroy() }
+            return nil
+        }
+        perCPU = c
         fast = t.ioPageTable
         locklessWalk = t.ioPageTable
-        self.mappedBytes = mappedBytes
+        initialBytes = mappedBytes
         storage = calloc(1, Self.storageSize)!
         let d = storage.assumingMemoryBound(to: IOMMUDomain.self)
         d.pointee.type = IOMMU_DOMAIN_UNMANAGED_VALUE
@@ -82,7 +101,10 @@ final class ModelDomain: @unchecked Sendable {
         d.pointee.geometry.force_aperture = true
         (storage + MemoryLayout<IOMMUDomain>.stride).storeBytes(of: Unmanaged.passRetained(self).toOpaque(),
                                                                as: UnsafeRawPointer.self)
+        openLocklessPath()
     }
+
+    deinit { perCPU.deallocate() }
 
     @inline(__always)
     static func from(_ d: UnsafeMutablePointer<IOMMUDomain>) -> ModelDomain {
@@ -110,6 +132,7 @@ final class ModelDomain: @unchecked Sendable {
             }
         }
         attachments.removeAll()
+        lockless.store(0, ordering: .releasing)
         for t in tables { t.destroy() }
         tables.removeAll()
         tableOwners.removeAll()
@@ -238,21 +261,51 @@ final class ModelDomain: @unchecked Sendable {
         case .shareOrMake: break
         }
         for (i, owner) in tableOwners.enumerated() where instance.canShareTable(with: owner) { return i }
-        guard mappedBytes == 0, let t = instance.makeTable() else { return nil }
+        defer { openLocklessPath() }
+        guard closeLocklessPathIfEmpty(), let t = instance.makeTable() else { return nil }
         tables.append(t)
         tableOwners.append(instance)
         return tables.count - 1
     }
 
-    /// Bytes mapped now, firmware's included (the port-power rule: a scan-out keeps its port up).
-    var liveBytes: UInt64 { lock.withLock { mappedBytes } }
+    /// Bytes mapped now, firmware's included (the port-power rule: a scan-out keeps its port up). Exact
+    /// once the maps and unmaps in flight have returned.
+    var liveBytes: UInt64 {
+        let mapped = initialBytes &+ UInt64(truncatingIfNeeded: perCPU.sum(Count.mappedBytes))
+        let unmapped = UInt64(truncatingIfNeeded: perCPU.sum(Count.unmappedBytes))
+        return mapped > unmapped ? mapped &- unmapped : 0
+    }
+
+    /// map_pages and unmap_pages batches and their bytes. (The invalidations, iotlb_sync, flush_iotlb_all
+    /// and unmaps without a gather, are `invalidationCount`.)
+    var counters: (maps: Int, unmaps: Int, mappedBytes: UInt64, unmappedBytes: UInt64) {
+        (perCPU.sum(Count.maps), perCPU.sum(Count.unmaps), UInt64(truncatingIfNeeded: perCPU.sum(Count.mappedBytes)),
+         UInt64(truncatingIfNeeded: perCPU.sum(Count.unmappedBytes)))
+    }
+
+    // MARK: The lockless path
+
+    /// Publish `fast` to the lockless path (0 when there is none). Caller holds the lock, or is `init`.
+    private func openLocklessPath() {
+        lockless.store(fast?.word ?? 0, ordering: .releasing)
+    }
+
+    /// Close the lockless path and wait for the maps and unmaps on it to return; true when the domain then maps
+    /// nothing, so that attach may add a table (which a map on table 0 alone would miss). The caller holds the
+    /// lock, and reopens the path with `openLocklessPath` when done.
+    private func closeLocklessPathIfEmpty() -> Bool {
+        lockless.store(0, ordering: .releasing)
+        perCPU.waitForIdle()
+        return liveBytes == 0
+    }
 
     /// The index of `table` among the domain's tables.
     func index(of table: ModelTable) -> Int? { tables.firstIndex { $0 === table } }
 
     /// Add a table `instance` walks, while the domain is empty (called with the domain locked, from attach).
     func appendTable(_ table: ModelTable, of instance: BuiltinIOMMU) -> Int? {
-        guard mappedBytes == 0 else { return nil }
+        defer { openLocklessPath() }
+        guard closeLocklessPathIfEmpty() else { return nil }
         tables.append(table)
         tableOwners.append(instance)
         return tables.count - 1
@@ -280,16 +333,45 @@ final class ModelDomain: @unchecked Sendable {
     @inline(__always)
     func map(iova: UInt64, paddr: UInt64, pageSize: UInt64, count: Int, prot: Int32, gfp: UInt32,
              mapped: UnsafeMutablePointer<Int>) -> Int32 {
+        let cpu = ThreadCPU.current()
+        if cpu >= 0 {
+            perCPU.enter(cpu)
+            let word = lockless.load(ordering: .acquiring)
+            if word != 0 {
+                let before = mapped.pointee
+                let r = IOPageTable(word: word).mapPages(iova: iova, paddr: paddr, pageSize: pageSize, count: count,
+                                                         prot: prot, gfp: gfp, mapped: &mapped.pointee)
+                self.count(map: mapped.pointee &- before, cpu: cpu)
+                perCPU.exit(cpu)
+                return r
+            }
+            perCPU.exit(cpu)
+        }
+        return mapLocked(iova: iova, paddr: paddr, pageSize: pageSize, count: count, prot: prot, gfp: gfp, mapped: mapped)
+    }
+
+    @inline(__always) private func count(map n: Int, cpu: Int) {
+        guard n > 0 else { return }
+        perCPU.add(1, to: Count.maps, cpu: cpu)
+        perCPU.add(n, to: Count.mappedBytes, cpu: cpu)
+    }
+
+    @inline(__always) private func count(unmap n: Int, cpu: Int) {
+        guard n > 0 else { return }
+        perCPU.add(1, to: Count.unmaps, cpu: cpu)
+        perCPU.add(n, to: Count.unmappedBytes, cpu: cpu)
+    }
+
+    /// `map` under the domain's lock: every table, counted in the shared block.
+    private func mapLocked(iova: UInt64, paddr: UInt64, pageSize: UInt64, count: Int, prot: Int32, gfp: UInt32,
+                           mapped: UnsafeMutablePointer<Int>) -> Int32 {
         lock.lock()
         defer { lock.unlock() }
         if let t = fast {
             let before = mapped.pointee
             let r = t.mapPages(iova: iova, paddr: paddr, pageSize: pageSize, count: count, prot: prot, gfp: gfp,
                                mapped: &mapped.pointee)
-            let n = UInt64(mapped.pointee &- before)
-            mappedBytes &+= n
-            counters.maps &+= 1
-            counters.mappedBytes &+= n
+            self.count(map: mapped.pointee &- before, cpu: PerCPUCounters.shared)
             return r
         }
         var done = 0
@@ -308,27 +390,27 @@ final class ModelDomain: @unchecked Sendable {
                 }
             }
         }
-        mappedBytes &+= UInt64(done)
-        counters.maps &+= 1
-        counters.mappedBytes &+= UInt64(done)
+        self.count(map: done, cpu: PerCPUCounters.shared)
         mapped.pointee += done
         return ret
     }
 
     @inline(__always)
     func unmap(iova: UInt64, pageSize: UInt64, count: Int, gather: UnsafeMutablePointer<iommu_iotlb_gather>?) -> Int {
-        lock.lock()
-        let n = fast.map { $0.unmap(iova: IOVirtualAddress(iova), pageSize: pageSize, count: count) }
-            ?? tables[0].unmap(iova: iova, pageSize: pageSize, count: count)
-        if fast == nil && tables.count > 1 && n > 0 {
-            for t in tables.dropFirst() { _ = t.unmap(iova: iova, pageSize: n, count: 1) }
+        var n: UInt64 = 0
+        var done = false
+        let cpu = ThreadCPU.current()
+        if cpu >= 0 {
+            perCPU.enter(cpu)
+            let word = lockless.load(ordering: .acquiring)
+            if word != 0 {
+                n = IOPageTable(word: word).unmap(iova: IOVirtualAddress(iova), pageSize: pageSize, count: count)
+                self.count(unmap: Int(truncatingIfNeeded: n), cpu: cpu)
+                done = true
+            }
+            perCPU.exit(cpu)
         }
-        mappedBytes &-= min(n, mappedBytes)
-        if n > 0 {
-            counters.unmaps &+= 1
-            counters.unmappedBytes &+= n
-        }
-        lock.unlock()
+        if !done { n = unmapLocked(iova: iova, pageSize: pageSize, count: count) }
         guard n > 0 else { return 0 }
         if let gather, !gather.pointee.queued {
             // iommu_iotlb_gather_add_range, with the page size io-pgtable's tlb_add_page would record.
@@ -340,6 +422,19 @@ final class ModelDomain: @unchecked Sendable {
             invalidate(iova: iova, size: n)
         }
         return Int(n)
+    }
+
+    /// `unmap`'s tables under the domain's lock, counted in the shared block.
+    private func unmapLocked(iova: UInt64, pageSize: UInt64, count: Int) -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        let n = fast.map { $0.unmap(iova: IOVirtualAddress(iova), pageSize: pageSize, count: count) }
+            ?? tables[0].unmap(iova: iova, pageSize: pageSize, count: count)
+        if fast == nil && tables.count > 1 && n > 0 {
+            for t in tables.dropFirst() { _ = t.unmap(iova: iova, pageSize: n, count: 1) }
+        }
+        self.count(unmap: Int(truncatingIfNeeded: n), cpu: PerCPUCounters.shared)
+        return n
     }
 
     @inline(__always)

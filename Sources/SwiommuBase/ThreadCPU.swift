@@ -1,8 +1,7 @@
-// Which CPU a thread counts as for the rcaches (the kernel's per-CPU magazines are per thread here), and the
-// simulated num_online_cpus() that bounds the depots.
+// Which CPU a thread counts as, for everything the kernel keeps per CPU (the rcaches' magazines, the flush
+// queues, the model domains' counters), and the simulated num_online_cpus() that bounds the rcaches' depots.
 import Glibc
 import CSwiommuGlue
-import SwiommuBase
 
 /// The CPU numbers threads count as, process-wide. A thread takes the lowest free number at its first fast call
 /// and gives it back when it exits; `set(_:)` picks one. Kernel: `smp_processor_id()`, `num_online_cpus()`.
@@ -16,6 +15,7 @@ public enum ThreadCPU {
         var taken = [Bool](repeating: false, count: ThreadCPU.maxCPUs)
         var online = ThreadCPU.defaultOnlineCPUs
         var warnedFull = false
+        var deadHooks: [@Sendable (Int) -> Void] = []
     }
 
     static let state = State()
@@ -30,7 +30,7 @@ public enum ThreadCPU {
 
     /// The CPU the calling thread counts as, or -1 when every number is taken by a live thread (the thread then
     /// bypasses the rcaches).
-    @inline(__always) public static func current() -> Int {
+    @inlinable @inline(__always) public static func current() -> Int {
         let value = swiommu_glue_thread_cpu_get()
         return value != 0 ? value &- 2 : assignLowest()
     }
@@ -41,7 +41,7 @@ public enum ThreadCPU {
         swiommu_glue_thread_cpu_set(value ?? 0)
     }
 
-    @inline(never) static func assignLowest() -> Int {
+    @usableFromInline @inline(never) static func assignLowest() -> Int {
         let s = state
         s.lock.lock()
         var cpu = -1
@@ -102,8 +102,22 @@ public enum ThreadCPU {
         guard let value else { return }
         let cpu = Int(bitPattern: value) - 2
         guard cpu >= 0 else { return }
-        for d in IOVAClock.registeredDomains { d.cpuDead(cpu) }
+        let s = state
+        s.lock.lock()
+        let hooks = s.deadHooks
+        s.lock.unlock()
+        for hook in hooks { hook(cpu) }
         release(cpu)
+    }
+
+    /// Run `hook` with the number of every thread that exits from now on, before the number is free for another
+    /// thread: the layers that keep something per CPU give it back there. Kernel: `cpuhp_setup_state_nocalls`
+    /// with a dead callback (`iova_cpuhp_dead`).
+    public static func addDeadHook(_ hook: @escaping @Sendable (Int) -> Void) {
+        let s = state
+        s.lock.lock()
+        s.deadHooks.append(hook)
+        s.lock.unlock()
     }
 
     /// Kernel: `num_online_cpus()`: the depot trim keeps at most this many full magazines per size class.

@@ -9,8 +9,8 @@ import Synchronization
 /// drainer sets the drain flag, runs `heavy()`, then reads the busy flag. `heavy()` orders the owner's store
 /// before its load on every CPU, so one of the two sees the other. Without MEMBARRIER_CMD_PRIVATE_EXPEDITED
 /// both sides fall back to full fences.
-enum AsymmetricFence {
-    static let expedited: Bool = {
+public enum AsymmetricFence {
+    public static let expedited: Bool = {
         // membarrier(2) has no glibc wrapper and syscall(2) is variadic (not callable from Swift): call it
         // through a pointer with a fixed signature (integer arguments go in the same registers either way).
         let command = MembarrierCommand.registerPrivateExpedited
@@ -44,7 +44,7 @@ enum AsymmetricFence {
     }
 
     /// The owner's side, between its store to `busy` and its load of `drain`.
-    @inline(__always) static func light(expedited: Bool) {
+    @inlinable @inline(__always) public static func light(expedited: Bool) {
         if expedited {
             atomicMemoryFence(ordering: .acquiringAndReleasing)   // no instruction on x86: orders the compiler
         } else {
@@ -53,7 +53,7 @@ enum AsymmetricFence {
     }
 
     /// The drainer's side, between its store to `drain` and its load of `busy`.
-    static func heavy() {
+    public static func heavy() {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         if expedited { _ = membarrier(MembarrierCommand.privateExpedited) }
     }
