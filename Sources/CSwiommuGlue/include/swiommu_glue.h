@@ -232,7 +232,7 @@ static inline void swiommu_glue_route_generation_bump(void)
 	__atomic_add_fetch(&swiommu_glue_route_generation, 1, __ATOMIC_RELEASE);
 }
 
-/* The calling thread's CPU number (SwiommuIOVA.ThreadCPU) + 2, or 0 before it has one: a per-thread copy of
+/* The calling thread's CPU number (SwiommuBase.ThreadCPU) + 2, or 0 before it has one: a per-thread copy of
  * the number ThreadCPU keeps under a pthread key (whose destructor gives it back at thread exit), read with
  * one load from the thread pointer where pthread_getspecific() is a call. Initial-exec: the library's static
  * TLS is this one word. */
