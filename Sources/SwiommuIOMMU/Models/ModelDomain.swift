@@ -36,7 +36,7 @@ final class ModelDomain: @unchecked Sendable {
     /// straight to it, with no reference counting.
     private var fast: IOPageTable?
     /// `fast` as its `IOPageTable.word`, or 0 while there is none or attach is adding a table (see
-    /// `closeLocklessPath`): map and unmap of a thread with a CPU number go to it without the domain's lock,
+    /// `closeLocklessPathIfEmpty`): map and unmap of a thread with a CPU number go to it without the domain's lock,
     /// marked busy in `perCPU` instead, as io-pgtable's map and unmap run without a lock in the kernel
     /// (arm_smmu_map_pages and arm_smmu_unmap_pages take none). Written under the lock.
     private let lockless = Atomic<Int>(0)
