@@ -29,7 +29,8 @@ public enum ThreadCPU {
     }()
 
     /// The CPU the calling thread counts as, or -1 when every number is taken by a live thread (the thread then
-    /// bypasses the rcaches).
+    /// bypasses the rcaches, and takes the locks that the per-CPU paths of the flush queues and model domains
+    /// spare the others).
     @inlinable @inline(__always) public static func current() -> Int {
         let value = swiommu_glue_thread_cpu_get()
         return value != 0 ? value &- 2 : assignLowest()

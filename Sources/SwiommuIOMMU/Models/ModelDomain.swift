@@ -333,21 +333,26 @@ final class ModelDomain: @unchecked Sendable {
     @inline(__always)
     func map(iova: UInt64, paddr: UInt64, pageSize: UInt64, count: Int, prot: Int32, gfp: UInt32,
              mapped: UnsafeMutablePointer<Int>) -> Int32 {
-        let cpu = ThreadCPU.current()
-        if cpu >= 0 {
-            perCPU.enter(cpu)
-            let word = lockless.load(ordering: .acquiring)
-            if word != 0 {
-                let before = mapped.pointee
-                let r = IOPageTable(word: word).mapPages(iova: iova, paddr: paddr, pageSize: pageSize, count: count,
-                                                         prot: prot, gfp: gfp, mapped: &mapped.pointee)
-                self.count(map: mapped.pointee &- before, cpu: cpu)
-                perCPU.exit(cpu)
-                return r
-            }
-            perCPU.exit(cpu)
+        let r = onLocklessTable { t, cpu in
+            let before = mapped.pointee
+            let r = t.mapPages(iova: iova, paddr: paddr, pageSize: pageSize, count: count, prot: prot, gfp: gfp,
+                               mapped: &mapped.pointee)
+            self.count(map: mapped.pointee &- before, cpu: cpu)
+            return r
         }
-        return mapLocked(iova: iova, paddr: paddr, pageSize: pageSize, count: count, prot: prot, gfp: gfp, mapped: mapped)
+        return r ?? mapLocked(iova: iova, paddr: paddr, pageSize: pageSize, count: count, prot: prot, gfp: gfp,
+                              mapped: mapped)
+    }
+
+    /// `body` on the lockless path's table, with the calling thread's CPU marked busy; nil when the path is
+    /// closed or the thread has no CPU number (the caller then takes the lock).
+    @inline(__always) private func onLocklessTable<R>(_ body: (IOPageTable, _ cpu: Int) -> R) -> R? {
+        let cpu = ThreadCPU.current()
+        guard cpu >= 0 else { return nil }
+        perCPU.enter(cpu)
+        defer { perCPU.exit(cpu) }
+        let word = lockless.load(ordering: .acquiring)
+        return word != 0 ? body(IOPageTable(word: word), cpu) : nil
     }
 
     @inline(__always) private func count(map n: Int, cpu: Int) {
@@ -397,20 +402,12 @@ final class ModelDomain: @unchecked Sendable {
 
     @inline(__always)
     func unmap(iova: UInt64, pageSize: UInt64, count: Int, gather: UnsafeMutablePointer<iommu_iotlb_gather>?) -> Int {
-        var n: UInt64 = 0
-        var done = false
-        let cpu = ThreadCPU.current()
-        if cpu >= 0 {
-            perCPU.enter(cpu)
-            let word = lockless.load(ordering: .acquiring)
-            if word != 0 {
-                n = IOPageTable(word: word).unmap(iova: IOVirtualAddress(iova), pageSize: pageSize, count: count)
-                self.count(unmap: Int(truncatingIfNeeded: n), cpu: cpu)
-                done = true
-            }
-            perCPU.exit(cpu)
+        let unmapped = onLocklessTable { t, cpu in
+            let n = t.unmap(iova: IOVirtualAddress(iova), pageSize: pageSize, count: count)
+            self.count(unmap: Int(truncatingIfNeeded: n), cpu: cpu)
+            return n
         }
-        if !done { n = unmapLocked(iova: iova, pageSize: pageSize, count: count) }
+        let n = unmapped ?? unmapLocked(iova: iova, pageSize: pageSize, count: count)
         guard n > 0 else { return 0 }
         if let gather, !gather.pointee.queued {
             // iommu_iotlb_gather_add_range, with the page size io-pgtable's tlb_add_page would record.
