@@ -4,8 +4,9 @@
  * kernel's allocation policy address for address, over a logarithmic search.
  *
  * What differs from the kernel, on purpose (swiommu's README has the whole list):
- * - struct iova keeps pfn_hi and pfn_lo; its tree links are swiommu's (struct swiommu_iova_links, 16
- *   bytes, private) instead of a struct rb_node, so a live allocation costs 32 bytes. Every allocation
+ * - struct iova keeps pfn_hi and pfn_lo; in place of a struct rb_node it has 16 private bytes (struct
+ *   swiommu_iova_links) that hold a cell of the allocator's index, so a live allocation costs 32 bytes
+ *   and nothing more. Every allocation
  *   made by any call (alloc_iova(), alloc_iova_fast(), reserve_iova()) is a struct iova that find_iova()
  *   returns; its address stays valid until the allocation is freed.
  * - struct iova_domain is fixed in size and may be embedded, as users do; the allocator's state hangs
@@ -27,16 +28,15 @@
 #include <linux/kernel.h>
 
 /**
- * struct swiommu_iova_links - swiommu's tree links inside struct iova (in place of the kernel's
- * struct rb_node). Private to the allocator: do not read or write them.
+ * struct swiommu_iova_links - swiommu's bytes inside struct iova, in place of the kernel's struct rb_node.
+ * Private to the allocator: do not read or write them.
+ * @cell: one cell of the allocator's index, a B-tree ordered by pfn_lo whose nodes are runs of these
+ *	cells (which node it belongs to has nothing to do with the allocation in the same struct iova).
+ * @state: free, allocated, or cached in an rcache (written without the allocator's lock).
  */
 struct swiommu_iova_links {
-	u32 left;	/* child node index (27 bits), AVL balance, fit bits of this node's gap */
-	u32 right;
-	u32 max_gap;	/* this subtree: the largest gap below a node (20 bits, saturated), fit bits */
-	u16 gap_lo;	/* free granules between this node and the one below it (20 bits, saturated) */
-	u8 gap_hi;	/* and more fit bits */
-	u8 state;	/* free, allocated or cached in an rcache (written without the tree's lock) */
+	u8 cell[15];
+	u8 state;
 };
 
 /* iova structure: an allocated range of granules, pfn_lo..pfn_hi inclusive. */

@@ -53,6 +53,10 @@ static inline size_t swiommu_glue_iova_state_offset(void)
 	return offsetof(struct iova, node.state);
 }
 
+/* SwiommuIOVA.GapTree addresses its cells as 32-byte strides with the state byte last (byte 15). */
+_Static_assert(sizeof(struct iova) == 32 && offsetof(struct iova, node.state) == 15,
+	       "struct iova: the allocator's cells are 15 bytes at a 32-byte stride, the state byte after them");
+
 /* &platform_bus_type (Swift would take the address of a copy). */
 static inline const struct bus_type *swiommu_glue_platform_bus(void)
 {
