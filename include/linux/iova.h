@@ -6,9 +6,9 @@
  * What differs from the kernel, on purpose (swiommu's README has the whole list):
  * - struct iova keeps pfn_hi and pfn_lo; in place of a struct rb_node it has 16 private bytes (struct
  *   swiommu_iova_links) that hold a cell of the allocator's index, so a live allocation costs 32 bytes
- *   and nothing more. Every allocation
- *   made by any call (alloc_iova(), alloc_iova_fast(), reserve_iova()) is a struct iova that find_iova()
- *   returns; its address stays valid until the allocation is freed.
+ *   and nothing more. Every allocation made by any call (alloc_iova(), alloc_iova_fast(),
+ *   reserve_iova()) is a struct iova that find_iova() returns; its address stays valid until the
+ *   allocation is freed.
  * - struct iova_domain is fixed in size and may be embedded, as users do; the allocator's state hangs
  *   off its swiommu field. Users may read granule, start_pfn, dma_32bit_pfn, max32_alloc_size and
  *   rcaches (non-NULL once iova_domain_init_rcaches() succeeded); the kernel's rbroot, cached_node and
