@@ -150,6 +150,27 @@ static inline void fix_up(uint32_t n)
 	}
 }
 
+static void insert_sibling(uint32_t n, uint32_t m, int lvl);
+
+// Split full node n (at level lvl, 0 for a leaf) in halves, the upper half into a new node placed after it, whose
+// entries' back links (leaf_of for a leaf's allocations, parent for an inner node's children) follow. Returns it.
+static uint32_t split(uint32_t n, int lvl)
+{
+	uint32_t q = new_node(), *back = lvl == 0 ? leaf_of : parent;
+	int h = CAP / 2;
+
+	memcpy(nd[q].r, nd[n].r + h, h * 4);
+	memcpy(nd[q].w, nd[n].w + h, h * 4);
+	memset(nd[n].r + h, 0, h * 4);
+	memset(nd[n].w + h, 0, h * 4);
+	cnt[n] = (uint8_t)h;
+	cnt[q] = (uint8_t)h;
+	for (int i = 0; i < h; i++)
+		back[nd[q].r[i]] = q;
+	insert_sibling(n, q, lvl);
+	return q;
+}
+
 // Insert child m right after child n in n's parent (n's level is lvl); splits upward.
 static void insert_sibling(uint32_t n, uint32_t m, int lvl)
 {
@@ -166,14 +187,8 @@ static void insert_sibling(uint32_t n, uint32_t m, int lvl)
 	uint32_t p = parent[n];
 	int c = pos_of(nd[p].r, n);
 	if (cnt[p] == CAP) {
-		uint32_t q = new_node();
-		int h = CAP / 2;
-		memcpy(nd[q].r, nd[p].r + h, h * 4); memcpy(nd[q].w, nd[p].w + h, h * 4);
-		memset(nd[p].r + h, 0, h * 4); memset(nd[p].w + h, 0, h * 4);
-		cnt[p] = (uint8_t)h; cnt[q] = (uint8_t)h;
-		for (int i = 0; i < h; i++) parent[nd[q].r[i]] = q;
-		insert_sibling(p, q, lvl + 1);
-		if (c >= h) { p = q; c -= h; }
+		uint32_t q = split(p, lvl + 1);
+		if (c >= CAP / 2) { p = q; c -= CAP / 2; }
 	}
 	memmove(nd[p].r + c + 2, nd[p].r + c + 1, (cnt[p] - c - 1) * 4);
 	memmove(nd[p].w + c + 2, nd[p].w + c + 1, (cnt[p] - c - 1) * 4);
@@ -314,14 +329,8 @@ uint32_t proto_alloc(uint64_t size, uint64_t limit, int aligned)
 				iv[h].lo = nw; iv[h].hi = nw + size - 1;
 				uint32_t wn = gap_word(nw, nw - bottom), we = gap_word(lo, lo - (nw + size));
 				if (cnt[L] == CAP) {
-					uint32_t R = new_node();
-					int hh = CAP / 2;
-					memcpy(nd[R].r, nd[L].r + hh, hh * 4); memcpy(nd[R].w, nd[L].w + hh, hh * 4);
-					memset(nd[L].r + hh, 0, hh * 4); memset(nd[L].w + hh, 0, hh * 4);
-					cnt[L] = (uint8_t)hh; cnt[R] = (uint8_t)hh;
-					for (int i = 0; i < hh; i++) leaf_of[nd[R].r[i]] = R;
-					insert_sibling(L, R, 0);
-					if (j >= hh) { L = R; j -= hh; }
+					uint32_t R = split(L, 0);
+					if (j >= CAP / 2) { L = R; j -= CAP / 2; }
 				}
 				shift_up(nd[L].r, j, cnt[L]);
 				shift_up(nd[L].w, j, cnt[L]);
