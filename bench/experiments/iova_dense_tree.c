@@ -10,6 +10,7 @@
 //                                                around each call, as the domain's lock)
 //   /tmp/dense LIVE STEPS ALIGNED 1 1            check every address against a sorted-array model of the
 //                                                kernel's loop, and the tree after every 16 steps
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ static uint32_t nh = 2, hfree, hlive;	/* next fresh allocation number (1: the an
 static node_t *nd;
 static uint32_t *parent;		/* node n's parent */
 static uint8_t *cnt;			/* node n's entries or children */
-static uint32_t nn = 1, nfree, nlive;
+static uint32_t nn = 1, nfree;
 static uint32_t root;
 static int levels = 1;
 /* The kernel's cached node, and its leaf while no node has been split, merged or freed since (shape). */
@@ -122,11 +123,10 @@ static uint32_t new_node(void)
 	uint32_t n;
 	if (nfree) { n = nfree; nfree = nd[n].r[0]; } else n = nn++;
 	memset(&nd[n], 0, sizeof(node_t));
-	nlive++;
 	return n;
 }
 
-static void free_node(uint32_t n) { shape++; nd[n].r[0] = nfree; nfree = n; nlive--; }
+static void free_node(uint32_t n) { shape++; nd[n].r[0] = nfree; nfree = n; }
 
 static uint32_t new_handle(void)
 {
@@ -202,6 +202,24 @@ static void insert_sibling(uint32_t n, uint32_t m, int lvl)
 
 static void remove_child(uint32_t p, int c, int lvl);
 
+// Move child c + 1 of p (at level lvl) into child c, when both fit in MERGE; true when it did.
+static bool merge_pair(uint32_t p, int c, int lvl)
+{
+	uint32_t a = nd[p].r[c], b = nd[p].r[c + 1], *back = lvl == 0 ? leaf_of : parent;
+
+	if (cnt[a] + cnt[b] > MERGE)
+		return false;
+	memcpy(nd[a].r + cnt[a], nd[b].r, cnt[b] * 4);
+	memcpy(nd[a].w + cnt[a], nd[b].w, cnt[b] * 4);
+	for (int i = 0; i < cnt[b]; i++)
+		back[nd[b].r[i]] = a;
+	cnt[a] += cnt[b];
+	nd[p].w[c] = summary(a);
+	free_node(b);
+	remove_child(p, c + 1, lvl + 1);
+	return true;
+}
+
 // Node n (level lvl) is under its minimum: merge it with a sibling when both fit.
 static void rebalance(uint32_t n, int lvl)
 {
@@ -215,33 +233,15 @@ static void rebalance(uint32_t n, int lvl)
 	}
 	uint32_t p = parent[n];
 	int c = pos_of(nd[p].r, n);
-	int lim = MERGE;
-	if (c > 0) {
-		uint32_t s = nd[p].r[c - 1];
-		if (cnt[s] + cnt[n] <= lim) {
-			memcpy(nd[s].r + cnt[s], nd[n].r, cnt[n] * 4); memcpy(nd[s].w + cnt[s], nd[n].w, cnt[n] * 4);
-			for (int i = 0; i < cnt[n]; i++) { if (lvl == 0) leaf_of[nd[n].r[i]] = s; else parent[nd[n].r[i]] = s; }
-			cnt[s] += cnt[n];
-			nd[p].w[c - 1] = summary(s);
-			free_node(n);
-			remove_child(p, c, lvl + 1);
-			return;
-		}
+
+	if (c > 0 && merge_pair(p, c - 1, lvl))
+		return;
+	if (c + 1 < cnt[p] && merge_pair(p, c, lvl))
+		return;
+	if (cnt[n] == 0) {
+		free_node(n);
+		remove_child(p, c, lvl + 1);
 	}
-	if (c + 1 < cnt[p]) {
-		uint32_t s = nd[p].r[c + 1];
-		if (cnt[s] + cnt[n] <= lim) {
-			memmove(nd[s].r + cnt[n], nd[s].r, cnt[s] * 4); memmove(nd[s].w + cnt[n], nd[s].w, cnt[s] * 4);
-			memcpy(nd[s].r, nd[n].r, cnt[n] * 4); memcpy(nd[s].w, nd[n].w, cnt[n] * 4);
-			for (int i = 0; i < cnt[n]; i++) { if (lvl == 0) leaf_of[nd[n].r[i]] = s; else parent[nd[n].r[i]] = s; }
-			cnt[s] += cnt[n];
-			nd[p].w[c + 1] = summary(s);
-			free_node(n);
-			remove_child(p, c, lvl + 1);
-			return;
-		}
-	}
-	if (cnt[n] == 0) { free_node(n); remove_child(p, c, lvl + 1); }
 }
 
 static void remove_child(uint32_t p, int c, int lvl)
@@ -538,7 +538,11 @@ int main(int argc, char **argv)
 			int a = (x >> 10) & 1;
 			live[k] = proto_alloc(sz, lim, a);
 			uint64_t r = ref_alloc(sz, lim, a, live[k]);
-			if ((live[k] ? iv[live[k]].lo : 0) != r) { printf("mismatch step %ld: %lx vs %lx\n", i, live[k] ? iv[live[k]].lo : 0, r); return 1; }
+			uint64_t got = live[k] ? iv[live[k]].lo : 0;
+			if (got != r) {
+				printf("mismatch step %ld: %lx vs %lx\n", i, (unsigned long)got, (unsigned long)r);
+				return 1;
+			}
 			if (!live[k]) { printf("fail\n"); return 1; }
 			if (i % 16 == 0) proto_check();
 		}

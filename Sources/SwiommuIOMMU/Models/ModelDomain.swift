@@ -58,9 +58,10 @@ final class ModelDomain: @unchecked Sendable {
         }
     }
     /// The only attachment, while there is exactly one (the usual case), as its instance's address (low 48
-    /// bits) and context (bits 48-62, so below 2^15; a larger one goes the locked way), else 0. Written under the lock, read without it: a strict unmap's
-    /// invalidation reaches the instance as arm_smmu_tlb_inv_range_domain does, through the instance's
-    /// command queue (here its lock) and no lock of the domain.
+    /// bits) and context (bits 48-62, so below 2^15; a larger one goes the locked way), else 0. Written under
+    /// the lock, read without it: a strict unmap's invalidation reaches the instance as
+    /// arm_smmu_tlb_inv_range_domain does, through the instance's command queue (here its lock) and no lock of
+    /// the domain.
     private let sole = Atomic<Int>(0)
     /// The invalidations the domain sent its instances. Incremented with a plain load and store (no locked
     /// instruction) under the lock of the instance invalidated, or the domain's: two instances invalidating at
