@@ -7,7 +7,8 @@
 //
 //   cc -O2 -msse4.1 -o /tmp/dense bench/experiments/iova_dense_tree.c -lpthread
 //   /tmp/dense LIVE PAIRS ALIGNED REPS           best ns per free + alloc pair of REPS runs (LOCK=1: a mutex
-//                                                around each call, as the domain's lock)
+//                                                around each call, as the domain's lock; NOOVF=1: full leaves
+//                                                always split, none passes an entry to a sibling)
 //   /tmp/dense LIVE STEPS ALIGNED 1 1            check every address against a sorted-array model of the
 //                                                kernel's loop, and the tree after every 16 steps
 #include <stdbool.h>
@@ -34,8 +35,8 @@ static void *big(size_t n)
 #define CAP 16			/* entries of a leaf, children of an inner node */
 #define SAT 0xfffffu		/* a gap word's gap bits (saturated there), as GapTree's */
 #define PRESENT (1u << 20)	/* set in every entry's word */
-#define LMIN 4			/* a leaf below this merges with a sibling when both fit in MERGE */
-#define MERGE 12
+#define LMIN 8			/* a leaf below this merges with a sibling when both fit in MERGE */
+#define MERGE 14
 #define IMIN 4			/* the same for inner nodes */
 
 /* A node: a leaf's gap words and allocation numbers, or an inner node's summaries and child numbers, packed at
@@ -302,6 +303,49 @@ static uint64_t bottom_of(uint32_t L, int j)
 
 static inline void shift_up(uint32_t *a, int j, int n) { for (int i = n; i > j; i--) a[i] = a[i - 1]; }
 static inline void shift_down(uint32_t *a, int j, int n) { for (int i = j; i < n - 1; i++) a[i] = a[i + 1]; }
+
+static bool overflow = true;	/* NOOVF=1: split every full leaf, as before */
+
+// A full leaf L about to take an entry at j: move its first entry to the left sibling or its last to the right
+// one when that has room (the entry at j, whose gap the new one splits, stays in L). False: split it instead.
+// With the merge bounds above, this brings the churn's leaves from about half full to about three quarters.
+static bool make_room(uint32_t L, int *j)
+{
+	if (!overflow || L == root) return false;
+	uint32_t P = parent[L];
+	int c = pos_of(nd[P].r, L);
+	if (c > 0 && *j >= 1) {
+		uint32_t S = nd[P].r[c - 1];
+		if (cnt[S] < CAP - 1) {
+			nd[S].r[cnt[S]] = nd[L].r[0]; nd[S].w[cnt[S]] = nd[L].w[0];
+			leaf_of[nd[L].r[0]] = S;
+			cnt[S]++;
+			shift_down(nd[L].r, 0, CAP); shift_down(nd[L].w, 0, CAP);
+			cnt[L]--;
+			nd[L].r[cnt[L]] = 0; nd[L].w[cnt[L]] = 0;
+			(*j)--;
+			shape++;
+			fix_up(S);
+			return true;
+		}
+	}
+	if (c + 1 < cnt[P] && *j <= CAP - 2) {
+		uint32_t S = nd[P].r[c + 1];
+		if (cnt[S] < CAP - 1) {
+			shift_up(nd[S].r, 0, cnt[S]); shift_up(nd[S].w, 0, cnt[S]);
+			nd[S].r[0] = nd[L].r[CAP - 1]; nd[S].w[0] = nd[L].w[CAP - 1];
+			leaf_of[nd[S].r[0]] = S;
+			cnt[S]++;
+			cnt[L]--;
+			nd[L].r[cnt[L]] = 0; nd[L].w[cnt[L]] = 0;
+			shape++;
+			fix_up(S);
+			return true;
+		}
+	}
+	return false;
+}
+
 static inline int fls64(uint64_t x) { return x ? 64 - __builtin_clzll(x) : 0; }
 
 uint32_t proto_alloc(uint64_t size, uint64_t limit, int aligned)
@@ -328,7 +372,7 @@ uint32_t proto_alloc(uint64_t size, uint64_t limit, int aligned)
 				uint32_t h = new_handle();
 				iv[h].lo = nw; iv[h].hi = nw + size - 1;
 				uint32_t wn = gap_word(nw, nw - bottom), we = gap_word(lo, lo - (nw + size));
-				if (cnt[L] == CAP) {
+				if (cnt[L] == CAP && !make_room(L, &j)) {
 					uint32_t R = split(L, 0);
 					if (j >= CAP / 2) { L = R; j -= CAP / 2; }
 				}
@@ -516,6 +560,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);	/* a failed check's message before its abort() */
 	proto_init();
 	use_lock = getenv("LOCK") != 0;
+	overflow = getenv("NOOVF") == 0;
 	long LIVE = atol(argv[1]), n = atol(argv[2]);
 	int al = argc > 3 ? atoi(argv[3]) : 1, reps = argc > 4 ? atoi(argv[4]) : 5, verify = argc > 5 ? atoi(argv[5]) : 0;
 	live = calloc(LIVE, 4);
