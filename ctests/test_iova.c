@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <string.h>
 #include <linux/errno.h>
 #include <linux/iova.h>
@@ -319,10 +321,15 @@ static void depot_trim_runs_on_the_virtual_clock(void **state)
 	assert_int_equal(st.depot_magazines, 2);
 	assert_int_equal(st.cached, 382);
 	assert_int_equal(st.allocations, 382);
+	/* A 32-bit request that fails sets max32_alloc_size ... */
+	assert_null(alloc_iova(&dom, LIMIT_32 - 1, LIMIT_32, false));
+	assert_int_equal(dom.max32_alloc_size, LIMIT_32 - 1);
 	swiommu_iova_clock_advance(99);
 	assert_int_equal(swiommu_iova_get_stats(&dom, &st), 0);
 	assert_int_equal(st.depot_magazines, 2);
 	swiommu_iova_clock_advance(1);
+	/* ... and the trim's frees below 4 GiB reset it, in the struct too, before any other call (remove_iova). */
+	assert_int_equal(dom.max32_alloc_size, 1UL << 20);
 	assert_int_equal(swiommu_iova_get_stats(&dom, &st), 0);
 	assert_int_equal(st.depot_magazines, 1);
 	assert_int_equal(st.allocations, 382 - 127);
@@ -331,6 +338,76 @@ static void depot_trim_runs_on_the_virtual_clock(void **state)
 	assert_int_equal(st.depot_magazines, 1);
 	assert_int_equal(st.allocations, 382 - 127);
 	assert_int_equal(swiommu_iova_set_online_cpus((unsigned int)old), 1);
+	check();
+}
+
+/* A thread that counted as a CPU exits: its cached ranges go back to the tree (the kernel's iova_cpuhp_dead), and
+ * freeing one below 4 GiB resets max32_alloc_size, which the struct shows at once. */
+static sem_t cached_one, may_exit;
+
+static void *cache_one_and_wait(void *arg)
+{
+	unsigned long pfn = alloc_iova_fast(&dom, 1, LIMIT_32, false);
+
+	(void)arg;
+	free_iova_fast(&dom, pfn, 1);
+	sem_post(&cached_one);
+	sem_wait(&may_exit);
+	return NULL;
+}
+
+static void a_cpu_going_offline_frees_its_ranges(void **state)
+{
+	(void)state;
+	pthread_t thread;
+	struct swiommu_iova_stats st;
+
+	assert_int_equal(sem_init(&cached_one, 0, 0), 0);
+	assert_int_equal(sem_init(&may_exit, 0, 0), 0);
+	assert_int_equal(pthread_create(&thread, NULL, cache_one_and_wait, NULL), 0);
+	sem_wait(&cached_one);
+	assert_int_equal(swiommu_iova_get_stats(&dom, &st), 0);
+	assert_int_equal(st.cached, 1);
+	assert_null(alloc_iova(&dom, LIMIT_32, LIMIT_32, false));
+	assert_int_equal(dom.max32_alloc_size, LIMIT_32);
+	sem_post(&may_exit);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(dom.max32_alloc_size, 1UL << 20);
+	assert_int_equal(swiommu_iova_get_stats(&dom, &st), 0);
+	assert_int_equal(st.cached, 0);
+	assert_int_equal(st.allocations, 0);
+	check();
+}
+
+/*
+ * reserve_iova over a range an rcache holds lowers that node's pfn_lo (__adjust_overlap_range); the rcache
+ * still hands out the pfn it was allocated with, and free_iova_fast() of that pfn caches it again, the
+ * reservation kept, as in the kernel.
+ */
+static void reserve_over_a_cached_range_keeps_it(void **state)
+{
+	(void)state;
+	unsigned long p = alloc_iova_fast(&dom, 4, LIMIT_32, false);
+	struct swiommu_iova_stats st;
+
+	assert_int_equal(p, 0xffffc);
+	free_iova_fast(&dom, p, 4);
+	struct iova *r = reserve_iova(&dom, p - 8, p + 1);
+
+	assert_non_null(r);
+	assert_int_equal(r->pfn_lo, p - 8);
+	assert_int_equal(r->pfn_hi, p + 3);
+	check();
+	assert_int_equal(alloc_iova_fast(&dom, 4, LIMIT_32, false), p);
+	free_iova_fast(&dom, p, 4);
+	assert_ptr_equal(find_iova(&dom, p - 8), r);
+	assert_int_equal(swiommu_iova_get_stats(&dom, &st), 0);
+	assert_int_equal(st.cached, 1);
+	check();
+	/* The whole node leaves the tree when the cache lets it go (iova_magazine_free_pfns: remove_iova). */
+	assert_int_equal(alloc_iova_fast(&dom, 4, LIMIT_32, false), p);
+	__free_iova(&dom, r);
+	assert_null(find_iova(&dom, p - 8));
 	check();
 }
 
@@ -352,6 +429,16 @@ static void large_granule_option(void **state)
 	assert_int_equal(iova_dma_addr(&big, iova), 0xffffc000ULL);
 	assert_int_equal(swiommu_iova_check(&big), 0);
 	put_iova_domain(&big);
+	/* Granules of 4 GiB and more: dma_32bit_pfn is 1 (the kernel's shift would go negative). */
+	swiommu_iova_allow_large_granule(true);
+	init_iova_domain(&big, 1UL << 33, 1);
+	swiommu_iova_allow_large_granule(false);
+	assert_int_equal(big.dma_32bit_pfn, 1);
+	iova = alloc_iova(&big, 1, (1UL << 31) - 1, false);
+	assert_non_null(iova);
+	assert_int_equal(iova->pfn_lo, (1UL << 31) - 1);
+	assert_int_equal(swiommu_iova_check(&big), 0);
+	put_iova_domain(&big);
 }
 
 int main(void)
@@ -367,6 +454,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cpus_have_their_own_magazines, domain_4k, domain_put),
 		cmocka_unit_test_setup_teardown(flush_rcache_makes_room, domain_4k, domain_put),
 		cmocka_unit_test_setup_teardown(depot_trim_runs_on_the_virtual_clock, domain_4k, domain_put),
+		cmocka_unit_test_setup_teardown(a_cpu_going_offline_frees_its_ranges, domain_4k, domain_put),
+		cmocka_unit_test_setup_teardown(reserve_over_a_cached_range_keeps_it, domain_4k, domain_put),
 		cmocka_unit_test_setup_teardown(large_granule_option, domain_4k, domain_put),
 	};
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 #include <linux/errno.h>
 #include <linux/iova.h>
@@ -65,10 +66,33 @@ static void size_zero_and_limit_below_start(void **state)
 	assert_int_equal(iova_domain_init_rcaches(&dom), 0);
 	assert_null(alloc_iova(&dom, 1, 0xfff, false));
 	expect_warn(&warns, "below start_pfn");
+	/* The kernel's search fails there and sets max32_alloc_size: 32-bit requests fail fast (no WARN) ... */
+	assert_int_equal(dom.max32_alloc_size, 1);
+	assert_null(alloc_iova(&dom, 1, LIMIT_32, false));
+	assert_int_equal(swiommu_warn_count(), warns);
+	/* ... until a range below 4 GiB is freed. */
+	struct iova *high = alloc_iova(&dom, 1, ~0UL >> 12, false);
+
+	assert_non_null(high);
+	__free_iova(&dom, high);
+	assert_int_equal(dom.max32_alloc_size, 1);
+	struct iova *low = reserve_iova(&dom, 0x2000, 0x2000);
+
+	assert_non_null(low);
+	__free_iova(&dom, low);
+	assert_int_equal(dom.max32_alloc_size, 1UL << 20);
+	/* alloc_iova_fast: after the failed search, the kernel's flush of every rcache and one more try. */
+	unsigned long p = alloc_iova_fast(&dom, 1, LIMIT_32, false);
+	struct swiommu_iova_stats st;
+
+	free_iova_fast(&dom, p, 1);
+	assert_int_equal(swiommu_iova_get_stats(&dom, &st), 0);
+	assert_int_equal(st.cached, 1);
 	assert_int_equal(alloc_iova_fast(&dom, 1, 0x10, true), 0);
 	expect_warn(&warns, "below start_pfn");
-	/* No side effect: max32_alloc_size is untouched. */
-	assert_int_equal(dom.max32_alloc_size, 1UL << 20);
+	assert_int_equal(swiommu_iova_get_stats(&dom, &st), 0);
+	assert_int_equal(st.cached, 0);
+	assert_int_equal(dom.max32_alloc_size, 1);
 	assert_int_equal(allocations(), 0);
 }
 
@@ -166,9 +190,13 @@ static void fast_size_mismatch_goes_to_the_tree(void **state)
 	/* A 3-granule range in the 4-granule class would let a later 4-granule request overrun it. */
 	free_iova_fast(&dom, three->pfn_lo, 3);
 	expect_warn(&warns, "does not match");
-	/* Not the start of its allocation. */
+	/* Not the start of its allocation; the WARN names the allocation. */
+	char range[64];
+
+	snprintf(range, sizeof(range), "[0x%lx, 0x%lx]", p, p + 3);
 	free_iova_fast(&dom, p + 1, 4);
 	expect_warn(&warns, "does not match");
+	assert_non_null(strstr(swiommu_warn_last(), range));
 	/* Size 0. */
 	struct iova *one = alloc_iova(&dom, 1, LIMIT_32, false);
 

@@ -21,6 +21,8 @@ public enum CIOVADomain {
                                  allowLargeGranule: allowLargeGranule) else { return }
         c.pointee.dma_32bit_pfn = CUnsignedLong(d.dma32Pfn)
         c.pointee.max32_alloc_size = CUnsignedLong(d.max32AllocSize)
+        d.max32Field = (UnsafeMutableRawPointer(c) + MemoryLayout<iova_domain>.offset(of: \.max32_alloc_size)!)
+            .assumingMemoryBound(to: CUnsignedLong.self)
         let raw = Unmanaged.passRetained(d).toOpaque()
         c.pointee.swiommu = OpaquePointer(raw)
         c.pointee.swiommu_magic = UInt(bitPattern: raw) ^ magic
@@ -35,7 +37,7 @@ public enum CIOVADomain {
     }
 
     /// Run `body` with the domain, without reference counting, then refresh the struct's `max32_alloc_size`
-    /// (so that users reading that field see the kernel's value);
+    /// (`publishMax32AllocSize`);
     /// `fallback` and a WARN for NULL or a struct that is not an initialised domain.
     @inlinable @inline(__always) public static func with<R>(_ c: UnsafeMutablePointer<iova_domain>?, _ caller: StaticString,
                                                   _ fallback: R, _ body: (IOVADomain) -> R) -> R {
@@ -45,9 +47,7 @@ public enum CIOVADomain {
         }
         return u._withUnsafeGuaranteedRef { d in
             let r = body(d)
-            // Written only when it changed: threads on the fast path must not keep bouncing this cache line.
-            let m = CUnsignedLong(d.max32AllocSize)
-            if c.pointee.max32_alloc_size != m { c.pointee.max32_alloc_size = m }
+            d.publishMax32AllocSize()
             return r
         }
     }

@@ -5,7 +5,8 @@ import SwiommuBase
 
 extension IOVADomain {
     /// Kernel: `alloc_iova`. nil when nothing fits or the "iova" fault-injection point fires; nil with a WARN for
-    /// a size of 0 or a limit below start_pfn (the kernel does not check).
+    /// a size of 0, and for a limit below start_pfn (the kernel does not check; the search then fails as the
+    /// kernel's does, setting max32_alloc_size).
     public func allocate(size: UInt64, limit: IOVAPFN, sizeAligned: Bool) -> IOVAHandle? {
         guard checkRequest("alloc_iova", size: size, limit: limit) else { return nil }
         if faultFires { return nil }
@@ -15,15 +16,18 @@ extension IOVADomain {
         return i == NodePool.none ? nil : handle(i)
     }
 
-    /// The argument checks the kernel lacks: a WARN and false for a size of 0 or a limit below start_pfn.
+    /// The argument checks the kernel lacks: a WARN and false for a size of 0 (on which the kernel's search
+    /// computes nonsense); a WARN and true for a limit below start_pfn, which the kernel's search handles: it
+    /// fails, and its side effects (max32_alloc_size, alloc_iova_fast's flush) are kept so that the addresses
+    /// that follow stay the kernel's.
     @inline(__always) func checkRequest(_ caller: StaticString, size: UInt64, limit: IOVAPFN) -> Bool {
         if size != 0 && limit.rawValue >= startPfn { return true }
         if size == 0 {
             Kernel.warn("\(caller): size 0")
-        } else {
-            Kernel.warn("\(caller): limit_pfn \(Kernel.hex(limit.rawValue)) is below start_pfn \(Kernel.hex(startPfn))")
+            return false
         }
-        return false
+        Kernel.warn("\(caller): limit_pfn \(Kernel.hex(limit.rawValue)) is below start_pfn \(Kernel.hex(startPfn))")
+        return true
     }
 
     /// Allocate and insert a node of `size` granules below the exclusive `limit` (which wrapped to 0 when the

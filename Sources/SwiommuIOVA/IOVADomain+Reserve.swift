@@ -29,7 +29,10 @@ extension IOVADomain {
         var x = tree.lowest(hiAtLeast: pfnLo)
         while x != NodePool.none && self.lo(x) <= pfnHi {
             // Kernel: __adjust_overlap_range.
-            if pfnLo < self.lo(x) { tree.lowerStart(x, to: pfnLo) }
+            if pfnLo < self.lo(x) {
+                if lowered.updateValue(lowered[x] ?? self.lo(x), forKey: x) == nil { loweredCount &+= 1 }
+                tree.lowerStart(x, to: pfnLo)
+            }
             if pfnHi > self.hi(x) { pfnLo = self.hi(x) &+ 1 }
             if pfnLo >= self.lo(x) && pfnHi <= self.hi(x) { return handle(x) }
             x = tree.successor(x)

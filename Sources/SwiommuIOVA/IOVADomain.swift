@@ -44,6 +44,15 @@ public final class IOVADomain: @unchecked Sendable {
     public let dma32Pfn: UInt64
     /// Kernel: `max32_alloc_size`.
     public internal(set) var max32AllocSize: UInt64
+    /// The `max32_alloc_size` field of the C struct this domain hangs off (nil for a domain without one), which
+    /// `publishMax32AllocSize()` keeps equal to `max32AllocSize` for the users who read it.
+    @usableFromInline var max32Field: UnsafeMutablePointer<CUnsignedLong>?
+    /// Live nodes whose pfn_lo a reservation lowered, with the pfn_lo they were allocated with: an rcache entry,
+    /// and the caller's free_iova_fast(), still name that pfn, as in the kernel (`__adjust_overlap_range`).
+    /// Rare (reservations are usually made before any allocation), so kept in a dictionary that removals
+    /// consult only while `loweredCount` is not 0.
+    var lowered: [UInt32: UInt64] = [:]
+    var loweredCount = 0
     /// Kernel: `cached_node`, `cached32_node` (pool indices; `NodePool.anchor` for the anchor).
     var cachedNode = NodePool.anchor
     var cached32Node = NodePool.anchor
@@ -91,8 +100,8 @@ public final class IOVADomain: @unchecked Sendable {
         self.granule = granule
         shift = granule.trailingZeroBitCount
         self.startPfn = startPfn.rawValue
-        // 1UL << (32 - shift); a granule of 2^32 or more makes it 1 (x86's shift semantics).
-        dma32Pfn = 1 &<< UInt64(32 &- shift)
+        // 1UL << (32 - shift); a granule of 2^32 or more (the large-granule option) makes it 1.
+        dma32Pfn = shift >= 32 ? 1 : 1 &<< UInt64(32 &- shift)
         max32AllocSize = dma32Pfn
         sequence = .allocate(capacity: 8)
         sequence.initialize(repeating: 0, count: 8)
@@ -180,6 +189,7 @@ public final class IOVADomain: @unchecked Sendable {
         if i == cached32Node || (ihi < dma32Pfn && ilo >= lo(cached32Node)) { cached32Node = next }
         if ilo < dma32Pfn { max32AllocSize = dma32Pfn }
         if ilo >= lo(cachedNode) { cachedNode = next }
+        if loweredCount != 0 && lowered.removeValue(forKey: i) != nil { loweredCount &-= 1 }
         tree.pool.release(i)
     }
 
@@ -219,6 +229,17 @@ public final class IOVADomain: @unchecked Sendable {
     // MARK: Teardown
 
     /// Kernel: `put_iova_domain`: frees the rcaches (their ranges with the tree), every node, the pool.
+    /// Copy `max32AllocSize` to the C struct's field: after every C call, and after the work no C call on the
+    /// domain runs (the depot trim, a CPU going offline), so that the field reads what the kernel's would. Written
+    /// only when it changed: threads on the fast path must not keep bouncing its cache line.
+    @usableFromInline @inline(__always) func publishMax32AllocSize() {
+        guard let f = max32Field else { return }
+        f.withMemoryRebound(to: Int.self, capacity: 1) { p in
+            let m = Int(truncatingIfNeeded: max32AllocSize)
+            if swiommu_glue_atomic_load_long(p) != m { swiommu_glue_atomic_store_long(p, m) }
+        }
+    }
+
     public func destroy() {
         guard alive else { return }
         if hasRangeCaches { IOVAClock.unregister(self) }
@@ -229,6 +250,9 @@ public final class IOVADomain: @unchecked Sendable {
 
     private func teardown() {
         alive = false
+        max32Field = nil
+        lowered = [:]
+        loweredCount = 0
         rangeCache.destroy()
         hasRangeCaches = false
         tree.removeAll()

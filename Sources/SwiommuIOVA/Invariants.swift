@@ -135,6 +135,16 @@ extension IOVADomain {
         let a = tree.node(NodePool.anchor)
         if a.pointee.pfn_lo != ~0 || a.pointee.pfn_hi != ~0 { fail("the anchor moved") }
 
+        // The nodes a reservation lowered are in the tree, below the pfn they were allocated with.
+        if lowered.count != loweredCount { fail("lowered: \(lowered.count) nodes, the count says \(loweredCount)") }
+        for (i, start) in lowered {
+            if !seen.contains(i) {
+                fail("lowered node \(i) is not in the tree")
+            } else if start <= lo(i) || start > hi(i) {
+                fail("lowered node [\(lo(i)), \(hi(i))]: allocated at \(start)")
+            }
+        }
+
         // The cached nodes are the anchor or nodes of the tree.
         for (name, c) in [("cached_node", cachedNode), ("cached32_node", cached32Node)] where c != NodePool.anchor {
             if !seen.contains(c) { fail("\(name) \(c) is not in the tree") }
@@ -150,7 +160,9 @@ extension IOVADomain {
                 guard seen.contains(i) else { fail("\(where_): entry \(pfn) names node \(i), not in the tree"); continue }
                 if !held.insert(i).inserted { fail("\(where_): node [\(lo(i)), \(hi(i))] cached twice") }
                 if tree.node(i).pointee.node.state != NodeState.cached { fail("\(where_): node \(pfn) is not marked cached") }
-                if lo(i) != pfn || hi(i) &- lo(i) &+ 1 != 1 &<< UInt64(c) {
+                // A node a reservation lowered keeps the pfn it was allocated with (`lowered`).
+                let start = lowered[i] ?? lo(i)
+                if start != pfn || hi(i) &- start &+ 1 != 1 &<< UInt64(c) {
                     fail("\(where_): entry \(pfn) class \(c) vs node [\(lo(i)), \(hi(i))]")
                 }
             }

@@ -278,7 +278,10 @@ extension IOVADomain {
         lockWriter()
         let i = tree.find(containing: pfn)
         let state = i == NodePool.none ? NodeState.free : tree.node(i).pointee.node.state
-        let exact = i != NodePool.none && lo(i) == pfn && hi(i) &- lo(i) &+ 1 == 1 &<< UInt64(c)
+        let (ilo, ihi) = i == NodePool.none ? (0, 0) : (lo(i), hi(i))
+        // A node a reservation lowered is still freed by the pfn it was allocated with.
+        let start = loweredCount != 0 && i != NodePool.none ? lowered[i] ?? ilo : ilo
+        let exact = i != NodePool.none && start == pfn && ihi &- start &+ 1 == 1 &<< UInt64(c)
         if state == NodeState.allocated && !exact { removeLocked(i) }
         unlockWriter()
         if i == NodePool.none {
@@ -287,7 +290,7 @@ extension IOVADomain {
             Kernel.warn("free_iova_fast: pfn \(Kernel.hex(pfn)) was freed already (it sits in an rcache)")
         } else if !exact {
             Kernel.warn("free_iova_fast: pfn \(Kernel.hex(pfn)) size \(size) does not match its allocation "
-                        + "[\(Kernel.hex(lo(i))), \(Kernel.hex(hi(i)))]: freed to the tree instead of cached")
+                        + "[\(Kernel.hex(ilo)), \(Kernel.hex(ihi))]: freed to the tree instead of cached")
         } else {
             // The lock-free lookup lost a race with writers; the range is fine.
             cache(index: i, pfn: pfn, sizeClass: c)
@@ -504,6 +507,7 @@ extension IOVADomain {
         guard d[c].size > ThreadCPU.onlineCPUs, let m = depotPop(c) else { return }
         freeRanges(of: m)
         m.deallocate()
+        publishMax32AllocSize()
         d[c].workPending = true
         d[c].workDue = time &+ IOVAClock.depotDelay
     }
@@ -547,6 +551,7 @@ extension IOVADomain {
             }
         }
         Glibc.free(raw)
+        publishMax32AllocSize()
     }
 
     /// Run `body` on every CPU's slot while its owner is kept out of it: the drainer's side of `enter`/`exit`.

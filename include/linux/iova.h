@@ -161,8 +161,9 @@ void __free_iova(struct iova_domain *iovad, struct iova *iova);
  * there (max32_alloc_size), and retries once above the cached node.
  *
  * Return: the allocation, or NULL when nothing fits, when the fault-injection point "iova" fires, and
- * (with a WARN record; the kernel does not check) for a @size of 0, a @limit_pfn below start_pfn, or a
- * NULL or uninitialised @iovad.
+ * (with a WARN record; the kernel does not check) for a @size of 0, a @limit_pfn below start_pfn (the
+ * search still runs and fails as the kernel's does, setting max32_alloc_size), or a NULL or uninitialised
+ * @iovad.
  */
 struct iova *alloc_iova(struct iova_domain *iovad, unsigned long size, unsigned long limit_pfn,
 			bool size_aligned);
@@ -178,8 +179,9 @@ struct iova *alloc_iova(struct iova_domain *iovad, unsigned long size, unsigned 
  * allocated, or is cached already (a double free), is a WARN record and changes nothing: the kernel
  * would cache it and hand it out twice. A @pfn that is not the start of its allocation, a @size of 0, or
  * a @size whose size class is not the allocation's, is a WARN record and the allocation is freed to the
- * tree (as free_iova() does) instead of being cached. Without rcaches (no
- * iova_domain_init_rcaches()), a WARN record and free_iova().
+ * tree (as free_iova() does) instead of being cached. An allocation that reserve_iova() extended
+ * downwards is still freed (and cached) by the pfn it was allocated with, as in the kernel. Without
+ * rcaches (no iova_domain_init_rcaches()), a WARN record and free_iova().
  */
 void free_iova_fast(struct iova_domain *iovad, unsigned long pfn, unsigned long size);
 
@@ -194,8 +196,8 @@ void free_iova_fast(struct iova_domain *iovad, unsigned long pfn, unsigned long 
  * The fast path (a cache hit) takes no lock shared with other threads.
  *
  * Return: the first pfn, or 0 when nothing fits, when the fault-injection point "iova" fires, and (with
- * a WARN record) for a @size of 0, a @limit_pfn below start_pfn, a domain without rcaches, or a NULL or
- * uninitialised @iovad.
+ * a WARN record) for a @size of 0, a @limit_pfn below start_pfn (after the kernel's failed search and, with
+ * @flush_rcache, its flush of every rcache), a domain without rcaches, or a NULL or uninitialised @iovad.
  */
 unsigned long alloc_iova_fast(struct iova_domain *iovad, unsigned long size, unsigned long limit_pfn,
 			      bool flush_rcache);

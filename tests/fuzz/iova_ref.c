@@ -141,13 +141,14 @@ static int alloc_and_insert(struct ref_iova *r, uint64_t size, uint64_t limit, b
 	return at;
 }
 
-/* The argument checks the kernel lacks (a WARN each). */
+/* The argument checks the kernel lacks (a WARN each): size 0 is refused; a limit below start_pfn goes on to
+ * the kernel's search, which fails there. */
 static bool check_request(struct ref_iova *r, uint64_t size, uint64_t limit)
 {
 	if (size != 0 && limit >= r->start_pfn)
 		return true;
 	r->warnings++;
-	return false;
+	return size != 0;
 }
 
 int ref_alloc_iova(struct ref_iova *r, uint64_t size, uint64_t limit, bool size_aligned)
