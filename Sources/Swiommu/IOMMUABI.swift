@@ -154,6 +154,20 @@ public func abiIOMMUMap(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: CUnsig
     return Mapping.map(d, iova: UInt64(iova), paddr: paddr, size: UInt64(UInt(bitPattern: size)), prot: prot, gfp: gfp)
 }
 
+@c(iommu_map_nosync)
+public func abiIOMMUMapNoSync(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: CUnsignedLong, _ paddr: phys_addr_t,
+                              _ size: size_t, _ prot: CInt, _ gfp: gfp_t) -> CInt {
+    guard let d = domainArg(d, "iommu_map_nosync") else { return Errno.invalid.negated }
+    return Mapping.mapNoSync(d, iova: UInt64(iova), paddr: paddr, size: UInt64(UInt(bitPattern: size)), prot: prot,
+                             gfp: gfp)
+}
+
+@c(iommu_sync_map)
+public func abiIOMMUSyncMap(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: CUnsignedLong, _ size: size_t) -> CInt {
+    guard let d = domainArg(d, "iommu_sync_map") else { return Errno.invalid.negated }
+    return Mapping.syncMap(d, iova: UInt64(iova), size: UInt64(UInt(bitPattern: size)))
+}
+
 @c(iommu_unmap)
 public func abiIOMMUUnmap(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova: CUnsignedLong, _ size: size_t) -> size_t {
     guard let d = domainArg(d, "iommu_unmap") else { return 0 }
@@ -341,15 +355,18 @@ public func abiIOMMUGroupClaimDMAOwner(_ g: UnsafeMutablePointer<iommu_group>?, 
 @c(iommu_group_release_dma_owner)
 public func abiIOMMUGroupReleaseDMAOwner(_ g: UnsafeMutablePointer<iommu_group>?) {
     guard let c = core("iommu_group_release_dma_owner"), let group = c.group(g, caller: "iommu_group_release_dma_owner") else { return }
-    c.releaseOwnership(group, owner: nil)
+    c.releaseOwnership(group, device: false)
 }
 
 @c(iommu_device_claim_dma_owner)
 public func abiIOMMUDeviceClaimDMAOwner(_ dev: UnsafeMutablePointer<device>?, _ owner: UnsafeMutableRawPointer?) -> CInt {
     guard let c = core("iommu_device_claim_dma_owner") else { return Errno.noDevice.negated }
     guard let dev = deviceArg(dev, "iommu_device_claim_dma_owner") else { return Errno.invalid.negated }
+    guard let owner else {
+        Kernel.warn("iommu_device_claim_dma_owner: NULL owner")
+        return Errno.invalid.negated
+    }
     guard let group = c.group(of: dev) else { return Errno.noDevice.negated }
-    guard let owner else { return Errno.invalid.negated }
     return c.claimOwnership(group, owner: owner, shared: true)
 }
 
@@ -357,7 +374,7 @@ public func abiIOMMUDeviceClaimDMAOwner(_ dev: UnsafeMutablePointer<device>?, _ 
 public func abiIOMMUDeviceReleaseDMAOwner(_ dev: UnsafeMutablePointer<device>?) {
     guard let c = core("iommu_device_release_dma_owner"), let dev = deviceArg(dev, "iommu_device_release_dma_owner"),
           let group = c.group(of: dev) else { return }
-    c.releaseOwnership(group, owner: nil)
+    c.releaseOwnership(group, device: true)
 }
 
 @c(iommu_group_dma_owner_claimed)

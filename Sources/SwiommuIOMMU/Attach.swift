@@ -51,23 +51,52 @@ extension IOMMUCore {
 
     // MARK: Attach and detach
 
-    /// Kernel: __iommu_group_set_domain: every device of the group onto `d`, reverting on failure.
-    func setDomain(_ g: IOMMUGroup, _ d: UnsafeMutablePointer<IOMMUDomain>) -> Int32 {
+    /// Kernel: __iommu_device_set_domain: one device onto `d`. A device whose firmware asked for direct
+    /// mappings refuses a blocking domain (-EINVAL). When `mustSucceed` and the attach fails, the group's
+    /// blocking domain is tried, so that the device does not keep using a domain about to go.
+    func setDeviceDomain(_ g: IOMMUGroup, _ dev: UnsafeMutablePointer<Device>, _ d: UnsafeMutablePointer<IOMMUDomain>,
+                         mustSucceed: Bool) -> Int32 {
+        if dev.pointee.iommu?.pointee.require_direct != 0
+            && (d.pointee.type == IOMMU_DOMAIN_BLOCKED_VALUE || d == g.blockingDomain) {
+            devPrintk(.warning, dev, "Firmware has requested this device have a 1:1 IOMMU mapping, rejecting "
+                      + "configuring the device without a 1:1 mapping. Contact your platform vendor.")
+            return Errno.invalid.negated
+        }
+        let ret = attachOne(d, dev)
+        if ret != 0 && mustSucceed, let blocking = g.blockingDomain, blocking != d { _ = attachOne(blocking, dev) }
+        return ret
+    }
+
+    /// Kernel: __iommu_group_set_domain_internal: every device of the group onto `d`. On a failure the group's
+    /// devices up to and including the one that failed go back to the current domain (a WARN when that fails
+    /// too), unless `mustSucceed`, which goes on with the others and returns the error with `d` set.
+    func setDomain(_ g: IOMMUGroup, _ d: UnsafeMutablePointer<IOMMUDomain>, mustSucceed: Bool = false) -> Int32 {
         if g.domain == d { return 0 }
-        var done: [UnsafeMutablePointer<Device>] = []
-        for dev in g.devices {
-            let ret = attachOne(d, dev)
-            if ret != 0 {
-                if let old = g.domain { for back in done { _ = attachOne(old, back) } }
-                return ret
+        var result: Int32 = 0
+        for (k, dev) in g.devices.enumerated() {
+            let ret = setDeviceDomain(g, dev, d, mustSucceed: mustSucceed)
+            if ret == 0 { continue }
+            result = ret
+            if mustSucceed { continue }
+            if let old = g.domain {
+                for back in g.devices[...k] where setDeviceDomain(g, back, old, mustSucceed: true) != 0 {
+                    Kernel.warn("iommu: group \(g.id): \(String(cString: dev_name(back))) cannot go back to its domain")
+                }
             }
-            done.append(dev)
+            return ret
         }
         if let old = g.domain { DomainState.of(old).attachedGroups -= 1 }
         g.domain = d
         swiommu_glue_route_generation_bump()
         DomainState.of(d).attachedGroups += 1
-        return 0
+        return result
+    }
+
+    /// Kernel: __iommu_group_set_domain_nofail: a WARN when a device refuses.
+    func setDomainNoFail(_ g: IOMMUGroup, _ d: UnsafeMutablePointer<IOMMUDomain>) {
+        if setDomain(g, d, mustSucceed: true) != 0 {
+            Kernel.warn("iommu: group \(g.id): a device refused its core domain")
+        }
     }
 
     /// Kernel: iommu_attach_group's checks, then the switch. -EINVAL for another driver's domain, -EBUSY
@@ -80,7 +109,10 @@ extension IOMMUCore {
             // __iommu_attach_group: busy first (attaching the current non-default domain again is busy
             // too), then the domain must come from this device's driver.
             if let cur = g.domain, cur != g.defaultDomain, cur != g.blockingDomain { return Errno.busy.negated }
-            if let owner = d.pointee.owner, owner != ops { return Errno.invalid.negated }
+            // domain_iommu_ops_compatible: this driver's domain, or its static blocked or identity one.
+            guard d.pointee.owner == ops || d == ops.pointee.blocked_domain || d == ops.pointee.identity_domain else {
+                return Errno.invalid.negated
+            }
             return setDomain(g, d)
         }
     }
@@ -94,20 +126,20 @@ extension IOMMUCore {
         }
     }
 
-    /// Kernel: iommu_detach_group: back to the blocking domain if the group is owned, else the default.
+    /// Kernel: iommu_detach_group (__iommu_group_set_core_domain): back to the blocking domain if the group is
+    /// owned, else the default, whatever `d` is (the kernel does not look at it).
     public func detach(_ d: UnsafeMutablePointer<IOMMUDomain>, group g: IOMMUGroup) {
-        lock.withLock {
-            guard g.domain == d else {
-                Kernel.warn("iommu_detach_group: the domain is not the group's current domain")
-                return
-            }
-            let core = g.owner != nil ? (g.blockingDomain ?? g.defaultDomain) : g.defaultDomain
-            if let core {
-                _ = setDomain(g, core)
-            } else {
-                DomainState.of(d).attachedGroups -= 1
-                g.domain = nil
-            }
+        lock.withLock { setCoreDomain(g) }
+    }
+
+    /// Kernel: __iommu_group_set_core_domain.
+    func setCoreDomain(_ g: IOMMUGroup) {
+        let core = g.owner != nil ? (g.blockingDomain ?? g.defaultDomain) : g.defaultDomain
+        if let core {
+            setDomainNoFail(g, core)
+        } else if let d = g.domain {
+            DomainState.of(d).attachedGroups -= 1
+            g.domain = nil
         }
     }
 
@@ -118,21 +150,27 @@ extension IOMMUCore {
                 Kernel.warn("iommu_detach_device: \(String(cString: dev_name(dev))) has no IOMMU group")
                 return
             }
+            guard g.domain == d else {
+                Kernel.warn("iommu_detach_device: the domain is not the group's current domain")
+                return
+            }
             guard g.devices.count == 1 else {
                 Kernel.warn("iommu_detach_device: group \(g.id) has \(g.devices.count) devices")
                 return
             }
-            detach(d, group: g)
+            setCoreDomain(g)
         }
     }
 
     // MARK: DMA ownership. Kernel: iommu_device_use_default_domain, iommu_group_claim_dma_owner.
 
-    /// A driver using the DMA API binds: -EBUSY if the group is owned or off its default domain.
+    /// A driver using the DMA API binds: -EPROBE_DEFER while the group has no default domain; -EBUSY when
+    /// other users hold the group and it is owned or off its default domain.
     func useDefaultDomain(_ dev: UnsafeMutablePointer<Device>) -> Int32 {
         lock.withLock {
             guard let g = group(of: dev) else { return 0 }
-            if g.owner != nil || g.domain != g.defaultDomain { return Errno.busy.negated }
+            guard g.defaultDomain != nil else { return Errno.probeDefer.negated }
+            if g.ownerCount > 0 && (g.domain != g.defaultDomain || g.owner != nil) { return Errno.busy.negated }
             g.ownerCount += 1
             return 0
         }
@@ -140,7 +178,11 @@ extension IOMMUCore {
 
     func unuseDefaultDomain(_ dev: UnsafeMutablePointer<Device>) {
         lock.withLock {
-            guard let g = group(of: dev), g.owner == nil, g.ownerCount > 0 else { return }
+            guard let g = group(of: dev) else { return }
+            guard g.ownerCount > 0 else {
+                Kernel.warn("iommu_device_unuse_default_domain: group \(g.id) has no user")
+                return
+            }
             g.ownerCount -= 1
         }
     }
@@ -160,6 +202,8 @@ extension IOMMUCore {
             guard let dev = g.devices.first, let ops = dev.pointee.iommu?.pointee.iommu_dev?.pointee.ops else {
                 return Errno.noDevice.negated
             }
+            // __iommu_take_dma_ownership: not while a caller's domain is attached.
+            if let cur = g.domain, cur != g.defaultDomain { return Errno.busy.negated }
             if g.blockingDomain == nil {
                 g.blockingDomain = ops.pointee.blocked_domain
                     ?? allocateDomain(type: IOMMU_DOMAIN_UNMANAGED_VALUE, dev: dev, ops: ops)  // an empty paging domain
@@ -173,16 +217,21 @@ extension IOMMUCore {
         }
     }
 
-    public func releaseOwnership(_ g: IOMMUGroup, owner: UnsafeMutableRawPointer?) {
+    /// Kernel: iommu_group_release_dma_owner (`device` false: every claim goes at once) and
+    /// iommu_device_release_dma_owner (`device` true: one of the shared claims).
+    public func releaseOwnership(_ g: IOMMUGroup, device: Bool) {
         lock.withLock {
-            guard g.owner != nil, g.ownerCount > 0, owner == nil || g.owner == owner else {
+            guard g.owner != nil, g.ownerCount > 0 else {
                 Kernel.warn("iommu: releasing DMA ownership of group \(g.id) that is not owned")
                 return
             }
-            g.ownerCount -= 1
-            guard g.ownerCount == 0 else { return }
+            if device && g.ownerCount > 1 {
+                g.ownerCount -= 1
+                return
+            }
+            g.ownerCount = 0
             g.owner = nil
-            if let d = g.defaultDomain { _ = setDomain(g, d) }
+            if let d = g.defaultDomain { setDomainNoFail(g, d) }
         }
     }
 

@@ -8,12 +8,14 @@ import SwiommuPageTable
 
 public enum Mapping {
     /// Kernel: iommu_map. 0 or -EINVAL (not a paging domain, bad gfp, unaligned), -ENODEV (no map_pages or
-    /// page sizes), or the driver's error after rolling back what was mapped.
+    /// page sizes), or the driver's error after rolling back what was mapped (its iotlb_sync_map's included).
     public static func map(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, paddr: UInt64, size: UInt64,
                            prot: Int32, gfp: UInt32) -> Int32 {
-        let ret = mapNoSync(domain, iova: iova, paddr: paddr, size: size, prot: prot, gfp: gfp)
+        var ret = mapNoSync(domain, iova: iova, paddr: paddr, size: size, prot: prot, gfp: gfp)
         guard ret == 0 else { return ret }
-        return syncMap(domain, iova: iova, size: size)
+        ret = syncMap(domain, iova: iova, size: size)
+        if ret != 0 { _ = unmap(domain, iova: iova, size: size) }
+        return ret
     }
 
     /// iommu:map, with the format of include/trace/events/iommu.h.
@@ -38,13 +40,11 @@ public enum Mapping {
     public static func mapNoSync(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, paddr: UInt64, size: UInt64,
                                  prot: Int32, gfp: UInt32) -> Int32 {
         let d = domain.pointee
+        // As the kernel: a domain that is not a paging one (identity, blocked) is refused quietly.
+        guard d.type & domainPagingBit != 0 else { return Errno.invalid.negated }
         guard let ops = d.ops, let mapPages = ops.pointee.map_pages, d.pgsize_bitmap != 0 else {
             Kernel.warn("iommu_map: domain without map_pages or page sizes")
             return Errno.noDevice.negated
-        }
-        guard d.type & domainPagingBit != 0 else {
-            Kernel.warn("iommu_map: domain type \(d.type) is not a paging domain")
-            return Errno.invalid.negated
         }
         guard gfp & iommuMapBadGFP == 0 else {
             Kernel.warn("iommu_map: gfp \(Kernel.hex(gfp)) asks for a zone or compound pages")
@@ -53,7 +53,8 @@ public enum Mapping {
         let bitmap = UInt64(d.pgsize_bitmap)
         let minimum = bitmap & (0 &- bitmap)
         guard (iova | paddr | size) & (minimum &- 1) == 0 else {
-            Kernel.log(.error, "iommu: unaligned: iova \(Kernel.hex(iova)) pa \(Kernel.hex(paddr)) size \(Kernel.hex(size)) min_pagesz \(Kernel.hex(minimum))")
+            // %pa: a phys_addr_t, 0x and 16 digits.
+            Kernel.log(.error, "iommu: unaligned: iova \(Kernel.hex(iova)) pa 0x\(hex16(paddr)) size \(Kernel.hex(size)) min_pagesz \(Kernel.hex(minimum))")
             return Errno.invalid.negated
         }
         var (i, p, left) = (iova, paddr, size)
@@ -90,12 +91,11 @@ public enum Mapping {
         return ret
     }
 
-    /// Kernel: iommu_sync_map (the driver's iotlb_sync_map); a failure unmaps the range.
+    /// Kernel: iommu_sync_map: the driver's iotlb_sync_map, or 0 without one. (iommu_map unmaps the range when
+    /// it fails; this does not.)
     public static func syncMap(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, size: UInt64) -> Int32 {
         guard let sync = domain.pointee.ops?.pointee.iotlb_sync_map else { return 0 }
-        let ret = sync(domain, UInt(iova), Int(size))
-        if ret != 0 { _ = unmap(domain, iova: iova, size: size) }
-        return ret
+        return sync(domain, UInt(iova), Int(size))
     }
 
     /// Kernel: __iommu_unmap: the bytes unmapped, which can exceed `size` when a larger block goes; 0 for
@@ -103,7 +103,9 @@ public enum Mapping {
     public static func unmapCore(_ domain: UnsafeMutablePointer<IOMMUDomain>, iova: UInt64, size: UInt64,
                                  gather: UnsafeMutablePointer<iommu_iotlb_gather>) -> UInt64 {
         let d = domain.pointee
-        guard d.type & domainPagingBit != 0, let unmapPages = d.ops?.pointee.unmap_pages, d.pgsize_bitmap != 0 else {
+        guard d.type & domainPagingBit != 0 else { return 0 }
+        guard let unmapPages = d.ops?.pointee.unmap_pages, d.pgsize_bitmap != 0 else {
+            Kernel.warn("iommu_unmap: domain without unmap_pages or page sizes")
             return 0
         }
         let bitmap = UInt64(d.pgsize_bitmap)

@@ -159,7 +159,10 @@ extension IOMMUCore {
 
     /// Put a newly probed device on its group's domain, creating the group's default domain first.
     private func setUpDomain(_ g: IOMMUGroup, for dev: UnsafeMutablePointer<Device>, ops: UnsafePointer<IOMMUOps>) -> Int32 {
-        if let d = g.domain { return attachOne(d, dev) }
+        // __iommu_probe_device: a device joining a group gets its direct mappings in the default domain, then
+        // the group's current domain.
+        if let def = g.defaultDomain { _ = mapDirectRegions(def, dev) }
+        if let d = g.domain { return setDeviceDomain(g, dev, d, mustSucceed: false) }
         if settings.policy != .perGroup, let shared = shareableDefaultDomain(for: dev, ops: ops) {
             let ret = attachOne(shared, dev)
             if ret == 0 {
@@ -181,6 +184,12 @@ extension IOMMUCore {
             domain = allocateDomain(type: type, dev: dev, ops: ops)
         }
         guard let domain else { return Errno.noMemory.negated }
+        // iommu_setup_default_domain: the direct regions are mapped before the device is attached, for the
+        // continuity of what firmware set going; a driver that cannot map before attach gets a second try.
+        let directFailed = mapDirectRegions(domain, dev) != 0
+        if directFailed {
+            devPrintk(.warning, dev, "IOMMU driver was not able to establish FW requested direct mapping.")
+        }
         let ret = attachOne(domain, dev)
         if ret != 0 {
             if ops.pointee.identity_domain != domain { DomainState.drop(domain); domain.pointee.ops?.pointee.free?(domain) }
@@ -190,7 +199,7 @@ extension IOMMUCore {
         g.domain = domain
         DomainState.of(domain).attachedGroups += 1
         DomainState.of(domain).defaultUsers += 1
-        if type & domainPagingBit != 0 { mapDirectRegions(domain, dev) }
+        if directFailed { return mapDirectRegions(domain, dev) }
         return 0
     }
 
@@ -225,31 +234,49 @@ extension IOMMUCore {
         return d
     }
 
-    /// Map the IOMMU_RESV_DIRECT regions the driver reports 1:1 (iommu_create_device_direct_mappings).
-    private func mapDirectRegions(_ domain: UnsafeMutablePointer<IOMMUDomain>, _ dev: UnsafeMutablePointer<Device>) {
+    /// Kernel: iommu_create_device_direct_mappings. An IOMMU_RESV_DIRECT region marks the device as needing
+    /// its 1:1 mappings (whatever the domain); in a DMA-API domain each run of unmapped pages of a direct region
+    /// (its ends rounded up to the smallest page size, as ALIGN does) is mapped 1:1 by one iommu_map. Returns 0
+    /// or the first iommu_map error.
+    @discardableResult
+    func mapDirectRegions(_ domain: UnsafeMutablePointer<IOMMUDomain>, _ dev: UnsafeMutablePointer<Device>) -> Int32 {
+        let bitmap = UInt64(domain.pointee.pgsize_bitmap)
+        let pageSize = bitmap & (0 &- bitmap)
+        let dmaDomain = domain.pointee.type & domainDMABit != 0
+        if dmaDomain && pageSize == 0 {
+            Kernel.warn("iommu: a DMA domain without page sizes")
+            return Errno.invalid.negated
+        }
         let head = UnsafeMutablePointer<list_head>.allocate(capacity: 1)
         defer { head.deallocate() }
         head.pointee.next = head
         head.pointee.prev = head
         ResvRegions.get(dev, into: head)
-        let min = UInt64(domain.pointee.pgsize_bitmap) & (0 &- UInt64(domain.pointee.pgsize_bitmap))
+        defer { ResvRegions.put(dev, head, memory: machine.memory) }
         var n = head.pointee.next
-        while let node = n, node != head, min != 0 {
+        while let node = n, node != head {
             n = node.pointee.next
             let r = UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self)
-            guard r.pointee.type == IOMMU_RESV_DIRECT || r.pointee.type == IOMMU_RESV_DIRECT_RELAXABLE else { continue }
-            dev.pointee.iommu?.pointee.require_direct = 1
-            let start = r.pointee.start & ~(min - 1)
-            let end = (r.pointee.start + UInt64(r.pointee.length) + min - 1) & ~(min - 1)
-            var iova = start
-            while iova < end {
-                if Mapping.iovaToPhys(domain, iova) == 0 {
-                    _ = Mapping.map(domain, iova: iova, paddr: iova, size: min, prot: r.pointee.prot, gfp: 0)
+            if r.pointee.type == IOMMU_RESV_DIRECT { dev.pointee.iommu?.pointee.require_direct = 1 }
+            guard r.pointee.type == IOMMU_RESV_DIRECT || r.pointee.type == IOMMU_RESV_DIRECT_RELAXABLE,
+                  dmaDomain else { continue }
+            let start = (r.pointee.start &+ pageSize &- 1) & ~(pageSize &- 1)
+            let end = (r.pointee.start &+ UInt64(r.pointee.length) &+ pageSize &- 1) & ~(pageSize &- 1)
+            var run: UInt64 = 0
+            var addr = start
+            while addr <= end {
+                if addr != end && Mapping.iovaToPhys(domain, addr) == 0 {
+                    run &+= pageSize
+                } else if run != 0 {
+                    let ret = Mapping.map(domain, iova: addr &- run, paddr: addr &- run, size: run, prot: r.pointee.prot,
+                                          gfp: 0x400 | 0x800 | 0x40 | 0x80)  // GFP_KERNEL
+                    if ret != 0 { return ret }
+                    run = 0
                 }
-                iova += min
+                addr &+= pageSize
             }
         }
-        ResvRegions.put(dev, head, memory: machine.memory)
+        return 0
     }
 
     /// One device onto a domain through the driver's attach_dev.

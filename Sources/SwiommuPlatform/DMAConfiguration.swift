@@ -108,6 +108,11 @@ extension Machine {
         let coherent = Machine.isDMACoherent(np)
         Kernel.log(.debug, driver: "platform", device: name, "device is\(coherent ? " " : " not ")dma coherent")
 
+        // of_iommu_get_resv_regions reads the device tree when the IOMMU driver asks, which it does while the
+        // device is probed into its group (the default domain's direct mappings): known before that.
+        if let node = dev.pointee.of_node {
+            state.reservedRegions = ReservedRegions.regions(for: node, in: tree, coherent: coherent, machine: self)
+        }
         let ret = configureIOMMU(dev, np, state: state, name: name)
         swiommu_glue_route_generation_bump()   // the channels and their IOMMU link may have changed
         if ret == Errno.probeDefer.negated { return ret }
@@ -122,9 +127,6 @@ extension Machine {
             dev.pointee.bus_dma_limit = end
         }
         dev.pointee.dma_coherent = coherent
-        if let node = dev.pointee.of_node {
-            state.reservedRegions = ReservedRegions.regions(for: node, in: tree, coherent: coherent, machine: self)
-        }
         return 0
     }
 

@@ -520,6 +520,31 @@ struct iommu_domain *iommu_get_dma_domain(struct device *dev);
 int iommu_map(struct iommu_domain *domain, unsigned long iova, phys_addr_t paddr, size_t size, int prot, gfp_t gfp);
 
 /**
+ * iommu_map_nosync() - iommu_map() without the driver's iotlb_sync_map: batch several, then iommu_sync_map().
+ * @domain: a paging domain.
+ * @iova: start (aligned to the smallest page size).
+ * @paddr: physical start (aligned likewise).
+ * @size: bytes (aligned likewise).
+ * @prot: IOMMU_READ | IOMMU_WRITE | ...
+ * @gfp: GFP_KERNEL or GFP_ATOMIC.
+ *
+ * Return: as iommu_map(), without the errors of iotlb_sync_map.
+ */
+int iommu_map_nosync(struct iommu_domain *domain, unsigned long iova, phys_addr_t paddr, size_t size, int prot,
+		     gfp_t gfp);
+
+/**
+ * iommu_sync_map() - the driver's iotlb_sync_map for a range mapped with iommu_map_nosync().
+ * @domain: the domain.
+ * @iova: start.
+ * @size: bytes.
+ *
+ * Return: 0 (also when the driver has no iotlb_sync_map), or the driver's error; the range stays mapped
+ * (iommu_map() unmaps it, this does not).
+ */
+int iommu_sync_map(struct iommu_domain *domain, unsigned long iova, size_t size);
+
+/**
  * iommu_unmap() - unmap a range and flush the IOTLB.
  * @domain: the domain.
  * @iova: start.

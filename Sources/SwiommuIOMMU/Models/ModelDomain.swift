@@ -154,6 +154,9 @@ final class ModelDomain: @unchecked Sendable {
 
     /// Program every port of `master` for this domain: 0, or the driver's errno (nothing changed then).
     func attach(_ master: MasterConfig, dev: UnsafeMutablePointer<Device>) -> Int32 {
+        // Attaching the domain a master is on already changes nothing, as the drivers' attach_dev (the core
+        // counts on it when it takes a group back after a failed switch).
+        if master.domain === self { return 0 }
         // An instance with one base register (a SysMMU, a Rockchip IOMMU, a DART stream) switches domains:
         // the old one lets go of it first, as rk_iommu_attach_device and exynos_iommu_attach_device do.
         let switching = master.domain.flatMap { old -> ModelDomain? in
