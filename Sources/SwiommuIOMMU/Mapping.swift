@@ -216,9 +216,7 @@ public enum Mapping {
             i += 1
             if i < nents, let next = sg_next(sg) { sg = next }
         }
-        if ret == 0, let sync = domain.pointee.ops?.pointee.iotlb_sync_map {
-            ret = sync(domain, UInt(iova), Int(mapped))
-        }
+        if ret == 0 { ret = syncMap(domain, iova: iova, size: mapped) }
         if ret != 0 {
             if mapped != 0 { _ = unmap(domain, iova: iova, size: mapped) }
             return Int(ret)

@@ -161,7 +161,7 @@ extension IOMMUCore {
     private func setUpDomain(_ g: IOMMUGroup, for dev: UnsafeMutablePointer<Device>, ops: UnsafePointer<IOMMUOps>) -> Int32 {
         // __iommu_probe_device: a device joining a group gets its direct mappings in the default domain, then
         // the group's current domain.
-        if let def = g.defaultDomain { _ = mapDirectRegions(def, dev) }
+        if let def = g.defaultDomain { mapDirectRegions(def, dev) }
         if let d = g.domain { return setDeviceDomain(g, dev, d, mustSucceed: false) }
         if settings.policy != .perGroup, let shared = shareableDefaultDomain(for: dev, ops: ops) {
             let ret = attachOne(shared, dev)

@@ -22,7 +22,7 @@ public enum CIOVADomain {
         c.pointee.dma_32bit_pfn = CUnsignedLong(d.dma32Pfn)
         c.pointee.max32_alloc_size = CUnsignedLong(d.max32AllocSize)
         d.max32Field = (UnsafeMutableRawPointer(c) + MemoryLayout<iova_domain>.offset(of: \.max32_alloc_size)!)
-            .assumingMemoryBound(to: CUnsignedLong.self)
+            .assumingMemoryBound(to: Int.self)
         let raw = Unmanaged.passRetained(d).toOpaque()
         c.pointee.swiommu = OpaquePointer(raw)
         c.pointee.swiommu_magic = UInt(bitPattern: raw) ^ magic

@@ -30,7 +30,7 @@ extension IOVADomain {
         while x != NodePool.none && self.lo(x) <= pfnHi {
             // Kernel: __adjust_overlap_range.
             if pfnLo < self.lo(x) {
-                if lowered.updateValue(lowered[x] ?? self.lo(x), forKey: x) == nil { loweredCount &+= 1 }
+                if lowered[x] == nil { lowered[x] = self.lo(x) }
                 tree.lowerStart(x, to: pfnLo)
             }
             if pfnHi > self.hi(x) { pfnLo = self.hi(x) &+ 1 }

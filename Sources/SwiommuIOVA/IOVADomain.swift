@@ -44,15 +44,14 @@ public final class IOVADomain: @unchecked Sendable {
     public let dma32Pfn: UInt64
     /// Kernel: `max32_alloc_size`.
     public internal(set) var max32AllocSize: UInt64
-    /// The `max32_alloc_size` field of the C struct this domain hangs off (nil for a domain without one), which
-    /// `publishMax32AllocSize()` keeps equal to `max32AllocSize` for the users who read it.
-    @usableFromInline var max32Field: UnsafeMutablePointer<CUnsignedLong>?
+    /// The `max32_alloc_size` field (an unsigned long) of the C struct this domain hangs off (nil for a domain
+    /// without one), which `publishMax32AllocSize()` keeps equal to `max32AllocSize` for the users who read it.
+    @usableFromInline var max32Field: UnsafeMutablePointer<Int>?
     /// Live nodes whose pfn_lo a reservation lowered, with the pfn_lo they were allocated with: an rcache entry,
     /// and the caller's free_iova_fast(), still name that pfn, as in the kernel (`__adjust_overlap_range`).
-    /// Rare (reservations are usually made before any allocation), so kept in a dictionary that removals
-    /// consult only while `loweredCount` is not 0.
+    /// Rare (reservations are usually made before any allocation), so removals consult it only when it is not
+    /// empty.
     var lowered: [UInt32: UInt64] = [:]
-    var loweredCount = 0
     /// Kernel: `cached_node`, `cached32_node` (pool indices; `NodePool.anchor` for the anchor).
     var cachedNode = NodePool.anchor
     var cached32Node = NodePool.anchor
@@ -189,7 +188,7 @@ public final class IOVADomain: @unchecked Sendable {
         if i == cached32Node || (ihi < dma32Pfn && ilo >= lo(cached32Node)) { cached32Node = next }
         if ilo < dma32Pfn { max32AllocSize = dma32Pfn }
         if ilo >= lo(cachedNode) { cachedNode = next }
-        if loweredCount != 0 && lowered.removeValue(forKey: i) != nil { loweredCount &-= 1 }
+        if !lowered.isEmpty { lowered[i] = nil }
         tree.pool.release(i)
     }
 
@@ -228,18 +227,16 @@ public final class IOVADomain: @unchecked Sendable {
 
     // MARK: Teardown
 
-    /// Kernel: `put_iova_domain`: frees the rcaches (their ranges with the tree), every node, the pool.
     /// Copy `max32AllocSize` to the C struct's field: after every C call, and after the work no C call on the
     /// domain runs (the depot trim, a CPU going offline), so that the field reads what the kernel's would. Written
     /// only when it changed: threads on the fast path must not keep bouncing its cache line.
     @usableFromInline @inline(__always) func publishMax32AllocSize() {
         guard let f = max32Field else { return }
-        f.withMemoryRebound(to: Int.self, capacity: 1) { p in
-            let m = Int(truncatingIfNeeded: max32AllocSize)
-            if swiommu_glue_atomic_load_long(p) != m { swiommu_glue_atomic_store_long(p, m) }
-        }
+        let m = Int(truncatingIfNeeded: max32AllocSize)
+        if swiommu_glue_atomic_load_long(f) != m { swiommu_glue_atomic_store_long(f, m) }
     }
 
+    /// Kernel: `put_iova_domain`: frees the rcaches (their ranges with the tree), every node, the pool.
     public func destroy() {
         guard alive else { return }
         if hasRangeCaches { IOVAClock.unregister(self) }
@@ -252,7 +249,6 @@ public final class IOVADomain: @unchecked Sendable {
         alive = false
         max32Field = nil
         lowered = [:]
-        loweredCount = 0
         rangeCache.destroy()
         hasRangeCaches = false
         tree.removeAll()

@@ -280,7 +280,7 @@ extension IOVADomain {
         let state = i == NodePool.none ? NodeState.free : tree.node(i).pointee.node.state
         let (ilo, ihi) = i == NodePool.none ? (0, 0) : (lo(i), hi(i))
         // A node a reservation lowered is still freed by the pfn it was allocated with.
-        let start = loweredCount != 0 && i != NodePool.none ? lowered[i] ?? ilo : ilo
+        let start = lowered.isEmpty || i == NodePool.none ? ilo : lowered[i] ?? ilo
         let exact = i != NodePool.none && start == pfn && ihi &- start &+ 1 == 1 &<< UInt64(c)
         if state == NodeState.allocated && !exact { removeLocked(i) }
         unlockWriter()
