@@ -145,6 +145,23 @@ static void a_failing_scatterlist_unmaps_what_it_mapped(void **state)
 	assert_int_equal(dma_map_sg(dev, sg, 3, DMA_TO_DEVICE), 0);
 	assert_int_equal(dma_map_sg(dev, sg, 0, DMA_TO_DEVICE), 0);
 	assert_warned("0 entries");
+	/* 6.17: no entries map to 0, which is no error code: -EIO. */
+	sgt.orig_nents = 0;
+	assert_int_equal(dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0), -EIO);
+	assert_warned("0 entries: the backend returned 0");
+	/* 6.17: a device without a dma_mask maps nothing, and dma_map_sgtable() calls it success. */
+	{
+		u64 *mask = dev->dma_mask;
+
+		sgt.orig_nents = 3;
+		sgt.nents = 3;
+		dev->dma_mask = NULL;
+		assert_int_equal(dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0), 0);
+		assert_int_equal(sgt.nents, 0);
+		assert_int_equal(dma_map_sg(dev, sg, 3, DMA_TO_DEVICE), 0);
+		dev->dma_mask = mask;
+		assert_int_equal(swiommu_swiotlb_used(), 0);
+	}
 	for (i = 0; i < 3; i++)
 		__free_page(pg[i]);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Error paths of swiotlb: a pool that really runs out, no pool at all ("swiotlb=noforce"), a sync past the
-// end of a mapping ("Buffer overflow detected"), bad arguments to the direct calls.
+// Error paths of swiotlb: a pool that really runs out, no pool at all ("swiotlb=noforce", where kmalloc keeps the
+// cache line), a sync past the end of a mapping ("Buffer overflow detected"), bad arguments to the direct calls.
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 #include <linux/dma-mapping.h>
+#include <linux/dma-map-ops.h>
 #include <linux/swiotlb.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
@@ -58,6 +59,45 @@ static void without_a_pool_an_unreachable_buffer_cannot_be_mapped(void **state)
 	kfree(buf);
 }
 
+/*
+ * 6.17's __kmalloc_minalign(): with no pool to bounce small kmalloc buffers, every kmalloc object keeps the
+ * cache line (ARCH_DMA_MINALIGN), so a 64-byte buffer maps in place for a non-coherent master.
+ */
+static void without_a_pool_small_kmalloc_buffers_keep_the_cache_line(void **state)
+{
+	(void)state;
+	assert_int_equal(reboot_with_bootargs("swiotlb=noforce", false), 0);
+	struct device *dev = swiommu_find_device(NONCOH_PATH);
+	char *small = kmalloc(64, GFP_KERNEL);
+	char *mid = kmalloc(150, GFP_KERNEL);
+
+	assert_int_equal(kmalloc_size_roundup(64), 128);
+	assert_int_equal(kmalloc_size_roundup(150), 256);
+	assert_int_equal(ksize(small), 128);
+	assert_int_equal((uintptr_t)small % ARCH_DMA_MINALIGN, 0);
+	assert_int_equal((uintptr_t)mid % ARCH_DMA_MINALIGN, 0);
+	assert_int_equal(dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
+	assert_false(dma_kmalloc_needs_bounce(dev, 64, DMA_FROM_DEVICE));
+	assert_false(dma_kmalloc_needs_bounce(dev, 192, DMA_BIDIRECTIONAL));
+	dma_addr_t addr = dma_map_single(dev, small, 64, DMA_FROM_DEVICE);
+	assert_false(dma_mapping_error(dev, addr));
+	assert_int_equal(addr, virt_to_phys(small));
+	assert_int_equal(swiommu_dma_write(dev, 0, addr, "in place", 9), 0);
+	dma_unmap_single(dev, addr, 64, DMA_FROM_DEVICE);
+	assert_string_equal(small, "in place");
+	addr = dma_map_single(dev, mid, 150, DMA_BIDIRECTIONAL);
+	assert_false(dma_mapping_error(dev, addr));
+	assert_int_equal(addr, virt_to_phys(mid));
+	dma_unmap_single(dev, addr, 150, DMA_BIDIRECTIONAL);
+	assert_int_equal(swiommu_warn_count(), 0);
+	kfree(mid);
+	kfree(small);
+
+	/* With the pool back, the small classes are back. */
+	assert_int_equal(reboot_with_bootargs("", false), 0);
+	assert_int_equal(kmalloc_size_roundup(64), 64);
+}
+
 static void a_sync_past_the_mapping_is_clamped_with_a_warn(void **state)
 {
 	(void)state;
@@ -101,6 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(a_small_pool_runs_out, unbind_and_shut_down),
 		cmocka_unit_test_teardown(without_a_pool_an_unreachable_buffer_cannot_be_mapped, unbind_and_shut_down),
+		cmocka_unit_test_teardown(without_a_pool_small_kmalloc_buffers_keep_the_cache_line, unbind_and_shut_down),
 		cmocka_unit_test_teardown(a_sync_past_the_mapping_is_clamped_with_a_warn, unbind_and_shut_down),
 		cmocka_unit_test_teardown(bad_arguments_to_the_direct_calls_fail, unbind_and_shut_down),
 	};

@@ -404,7 +404,7 @@ public func abiDMADirectSetOffset(_ dev: UnsafeMutablePointer<device>?, _ cpuSta
 
 @c(kmalloc_size_roundup)
 public func abiKmallocSizeRoundup(_ size: size_t) -> size_t {
-    withMachine("kmalloc_size_roundup", 0) { kmallocSizeRoundup(size, pageSize: $0.memory.geometry.size) }
+    withMachine("kmalloc_size_roundup", 0) { $0.memory.kmallocSizeRoundup(size) }
 }
 
 // MARK: Arch cache maintenance (linux/dma-map-ops.h)

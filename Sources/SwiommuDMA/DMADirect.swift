@@ -56,11 +56,12 @@ public enum DMADirect {
 
     /// Kernel: dma_kmalloc_needs_bounce: a size that may be a small kmalloc object sharing cache lines with
     /// its neighbours, mapped for a non-coherent device in a direction where the CPU invalidates afterwards.
+    /// With kmalloc objects kept on cache lines (no swiotlb to bounce them: `kmallocMinAlign`), no size needs it.
     @inline(__always)
-    public static func kmallocNeedsBounce(_ dev: UnsafeMutablePointer<Device>, size: Int, direction: DMADirection) -> Bool {
+    public static func kmallocNeedsBounce(_ dev: UnsafeMutablePointer<Device>, _ memory: SimulatedMemory, size: Int,
+                                          direction: DMADirection) -> Bool {
         if dev.pointee.dma_coherent || direction == .toDevice { return false }
-        // Sizes that reach kmalloc_size_roundup here are below 256: the page size does not matter.
-        return !(size >= 2 * archDMAMinAlign || kmallocSizeRoundup(size, pageSize: 4096) & (archDMAMinAlign - 1) == 0)
+        return !(size >= 2 * archDMAMinAlign || memory.kmallocSizeRoundup(size) & (archDMAMinAlign - 1) == 0)
     }
 
     /// The kernel's "DMA addr %pad+%zu overflow (mask %llx, bus limit %llx)." (or "swiotlb addr").
@@ -82,7 +83,7 @@ public enum DMADirect {
         if Swiotlb.isForceBounce(dev) {
             return Swiotlb.map(dev, memory, phys: phys, size: size, direction: direction, attributes: attributes)
         }
-        if !isCapable(dev, dma, size: size) || kmallocNeedsBounce(dev, size: size, direction: direction) {
+        if !isCapable(dev, dma, size: size) || kmallocNeedsBounce(dev, memory, size: size, direction: direction) {
             if Swiotlb.isActive(dev) {
                 return Swiotlb.map(dev, memory, phys: phys, size: size, direction: direction, attributes: attributes)
             }
@@ -428,26 +429,6 @@ public enum DMADirect {
 
 /// arm64's ARCH_DMA_MINALIGN: the cache writeback granule.
 public let archDMAMinAlign = 128
-/// arm64's ARCH_KMALLOC_MINALIGN since 6.5 (DMA_BOUNCE_UNALIGNED_KMALLOC): kmalloc objects may be this small.
-public let archKmallocMinAlign = 8
-
-/// Kernel: kmalloc_size_roundup for swiommu's SLUB size classes (8 ... 2 * PAGE_SIZE with 96 and 192).
-public func kmallocSizeRoundup(_ size: Int, pageSize: Int) -> Int {
-    switch size {
-    case ...0: return 0
-    case ...8: return 8
-    case ...16: return 16
-    case ...32: return 32
-    case ...64: return 64
-    case ...96: return 96
-    case ...128: return 128
-    case ...192: return 192
-    case ...(2 * pageSize): return 1 << (Int.bitWidth - (size - 1).leadingZeroBitCount)
-    default:
-        let pages = (size + pageSize - 1) / pageSize
-        return pageSize << (Int.bitWidth - (pages - 1).leadingZeroBitCount)
-    }
-}
 
 /// Kernel: min_not_zero.
 @inline(__always)

@@ -169,14 +169,17 @@ public enum DMAMapping {
 
     // MARK: Scatterlists. Kernel: __dma_map_sg_attrs, dma_unmap_sg_attrs.
 
-    /// Kernel: __dma_map_sg_attrs: the segment count, or -EINVAL, -ENOMEM, -EIO, -EREMOTEIO.
+    /// Kernel: __dma_map_sg_attrs: the segment count, or -EINVAL, -ENOMEM, -EIO, -EREMOTEIO. As in 6.17, a
+    /// device without a DMA mask gives 0 (WARN_ON_ONCE), and no entries -EIO: every backend maps none of them,
+    /// and the 0 it returns is not one of the four codes (WARN_ON_ONCE).
     public static func mapSG(_ layer: DMALayer, _ dev: UnsafeMutablePointer<Device>, _ sgl: UnsafeMutablePointer<Scatterlist>,
                              count nents: Int32, direction dir: dma_data_direction, attributes: DMAAttributes) -> Int32 {
         guard let direction = checkDirection(dev, dir, "dma_map_sg_attrs") else { return Errno.invalid.negated }
-        guard checkMask(dev, "dma_map_sg_attrs") else { return Errno.invalid.negated }
+        guard checkMask(dev, "dma_map_sg_attrs") else { return 0 }
         guard nents > 0 else {
-            Kernel.warn("\(devName(dev)): dma_map_sg_attrs: \(nents) entries")
-            return Errno.invalid.negated
+            Kernel.warn("\(devName(dev)): dma_map_sg_attrs: \(nents) entries: the backend returned 0")
+            DMAHooks.mapSGError(dev, sgl, nents: nents, error: Errno.io.negated, direction: direction, attributes: attributes)
+            return Errno.io.negated
         }
         layer.attachSwiotlb(dev)
         var ents: Int32

@@ -290,7 +290,7 @@ extension IOMMUDMACookie {
     /// an unaligned buffer would expose the rest of its granules to the device.
     @inline(__always)
     func useSwiotlb(_ dev: UnsafeMutablePointer<Device>, size: Int, direction: DMADirection) -> Bool {
-        largeGranule || DMADirect.kmallocNeedsBounce(dev, size: size, direction: direction)
+        largeGranule || DMADirect.kmallocNeedsBounce(dev, memory, size: size, direction: direction)
     }
 
     /// Kernel: iommu_dma_map_swiotlb: a bounce buffer aligned to the granule. Nil when swiotlb is off or full.

@@ -38,7 +38,7 @@ extension IOMMUDMACookie {
         // If kmalloc() buffers are not DMA-safe for this device and direction, check the individual lengths.
         if dev.pointee.dma_coherent || direction == .toDevice { return false }
         SG.forEach(sgl, nents) { s in
-            if DMADirect.kmallocNeedsBounce(dev, size: Int(s.pointee.length), direction: direction) { bounce = true }
+            if DMADirect.kmallocNeedsBounce(dev, memory, size: Int(s.pointee.length), direction: direction) { bounce = true }
         }
         return bounce
     }

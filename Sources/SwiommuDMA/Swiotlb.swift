@@ -70,12 +70,17 @@ final class SwiotlbPool {
         for arg in options.bootargs.split(separator: " ") where arg.hasPrefix("swiotlb=") {
             let parts = arg.dropFirst("swiotlb=".count).split(separator: ",")
             if parts.contains("force") { mem.pointee.force_bounce = true }
-            if parts.contains("noforce") { return mem }  // no pool at all, as the kernel does
+            if parts.contains("noforce") {
+                // No pool at all, as the kernel does: kmalloc objects keep the cache line (__kmalloc_minalign).
+                memory.setKmallocMinAlign(archDMAMinAlign)
+                return mem
+            }
         }
         let bytes = (options.swiotlbBytes + ioTLBSize - 1) & ~(ioTLBSize - 1)
         let reserved = (bytes + memory.geometry.size - 1) & ~(memory.geometry.size - 1)
         guard let start = memory.reserveContiguous(bytes: reserved, below4G: true) else {
             Kernel.log(.warning, "software IO TLB: Cannot allocate buffer")
+            memory.setKmallocMinAlign(archDMAMinAlign)
             return mem
         }
         let nslabs = bytes >> ioTLBShift

@@ -74,8 +74,25 @@ struct SlabAllocator {
         caches.initialize(from: list, count: list.count)
     }
 
-    /// Kernel: kmalloc_index() (with size_index[] for the 96 and 192 byte classes).
+    /// Kernel: __kmalloc_minalign(): ARCH_KMALLOC_MINALIGN (8) while swiotlb can bounce small kmalloc buffers,
+    /// the cache line (ARCH_DMA_MINALIGN) when it cannot. Size classes whose objects would break it are
+    /// served by the next class that keeps it, as create_kmalloc_cache() aliases them.
+    var minAlign = 8
+
+    /// Kernel: kmalloc_slab(): kmalloc_index() (with size_index[] for the 96 and 192 byte classes), then the
+    /// class that keeps `minAlign`.
     func cacheIndex(size: Int, lowMemory: Bool) -> Int {
+        var cls = Self.classIndex(size: size)
+        if minAlign > 8 {
+            let objectSize = caches[cls].objectSize
+            let aligned = (objectSize + minAlign - 1) & ~(minAlign - 1)
+            if aligned != objectSize { cls = Self.classIndex(size: aligned) }
+        }
+        return cls + (lowMemory ? classCount : 0)
+    }
+
+    /// Kernel: kmalloc_index() with size_index[].
+    static func classIndex(size: Int) -> Int {
         let cls: Int
         switch size {
         case ...8: cls = 0
@@ -89,7 +106,7 @@ struct SlabAllocator {
             // 256 is class 7; each doubling adds one.
             cls = 7 + (Int.bitWidth - (size - 1).leadingZeroBitCount) - 8
         }
-        return cls + (lowMemory ? classCount : 0)
+        return cls
     }
 
     func destroy() {
@@ -296,6 +313,30 @@ extension SimulatedMemory {
                 slabs.caches[ci].emptySlabs += 1
             }
         }
+    }
+
+    /// Kernel: kmalloc_size_roundup: the size kmalloc() would really give for `size` (its cache's object size,
+    /// whole pages above KMALLOC_MAX_CACHE_SIZE); `size` itself for 0 and beyond KMALLOC_MAX_SIZE.
+    public func kmallocSizeRoundup(_ size: Int) -> Int {
+        if size > 0 && size <= slabs.maxCacheSize {
+            return slabs.caches[slabs.cacheIndex(size: size, lowMemory: false)].objectSize
+        }
+        if size > 0 && size <= geometry.size << geometry.maxOrder {
+            let pages = (size + geometry.size - 1) >> geometry.shift
+            return geometry.size << (pages <= 1 ? 0 : Int.bitWidth - (pages - 1).leadingZeroBitCount)
+        }
+        return size
+    }
+
+    /// Kernel: __kmalloc_minalign(): the alignment of every kmalloc object, 8 or the cache line.
+    public var kmallocMinAlign: Int { slabs.minAlign }
+
+    /// Kernel: create_kmalloc_caches() under swiotlb=noforce, or when swiotlb's buffer could not be allocated:
+    /// with no bounce buffers for small kmalloc objects, every kmalloc object keeps the cache line
+    /// (ARCH_DMA_MINALIGN) from now on. Objects allocated before keep their caches.
+    public func setKmallocMinAlign(_ alignment: Int) {
+        precondition(alignment >= 8 && alignment & (alignment - 1) == 0 && alignment <= 256)
+        lock.withLock { slabs.minAlign = alignment }
     }
 
     /// Kernel: ksize. The usable size of a live object, 0 for anything else.

@@ -129,17 +129,3 @@ struct XorShift: RandomNumberGenerator {
         #expect(Swiotlb.maxMappingSize(f.dev) == (256 << 10) - 2048)
     }
 }
-
-@Suite struct KmallocRoundupTests {
-    @Test func sizeClassesAreSLUBs() {
-        let cases: [(Int, Int)] = [(0, 0), (1, 8), (8, 8), (9, 16), (65, 96), (96, 96), (97, 128), (129, 192),
-                                   (193, 256), (4097, 8192), (8192, 8192), (8193, 16384)]
-        for (size, want) in cases { #expect(kmallocSizeRoundup(size, pageSize: 4096) == want, "\(size)") }
-    }
-
-    @Test func onlyUnalignedSmallSizesBounce() {
-        // dma_kmalloc_size_aligned: 128-byte multiples and anything from 256 up are safe.
-        let bounce = (1...300).filter { !($0 >= 2 * archDMAMinAlign || kmallocSizeRoundup($0, pageSize: 4096) % archDMAMinAlign == 0) }
-        #expect(bounce == Array(1...96) + Array(129...192))
-    }
-}

@@ -131,3 +131,46 @@ import CKernel
         #expect(mem.statistics.kmallocObjects == 0)
     }
 }
+
+@Suite struct KmallocRoundupTests {
+    @Test func sizeClassesAreSLUBs() throws {
+        let mem = try smallMemory()
+        let cases: [(Int, Int)] = [(0, 0), (1, 8), (8, 8), (9, 16), (65, 96), (96, 96), (97, 128), (129, 192),
+                                   (193, 256), (4097, 8192), (8192, 8192), (8193, 16384), (16385, 32768)]
+        for (size, want) in cases { #expect(mem.kmallocSizeRoundup(size) == want, "\(size)") }
+        // Beyond KMALLOC_MAX_SIZE, kmalloc() fails: the size comes back as it is.
+        let max = mem.geometry.size << mem.geometry.maxOrder
+        #expect(mem.kmallocSizeRoundup(max + 1) == max + 1)
+    }
+
+    @Test func onlyUnalignedSmallSizesBounce() throws {
+        // dma_kmalloc_size_aligned: 128-byte multiples and anything from 256 up are safe.
+        let mem = try smallMemory()
+        let bounce = (1...300).filter { !($0 >= 256 || mem.kmallocSizeRoundup($0) % 128 == 0) }
+        #expect(bounce == Array(1...96) + Array(129...192))
+    }
+
+    /// Without swiotlb (swiotlb=noforce), 6.17 keeps every kmalloc object on a 128-byte cache line: the
+    /// classes below 128 and the 192 one are served by the 128 and 256 ones, so no size needs a bounce.
+    @Test func aCacheLineMinimumAlignmentFoldsTheSmallClasses() throws {
+        let mem = try smallMemory()
+        let early = try #require(mem.kmalloc(size: 8, gfp: .kernel, site: nil))
+        #expect(mem.kmallocMinAlign == 8)
+        mem.setKmallocMinAlign(128)
+        #expect(mem.kmallocMinAlign == 128)
+        let cases: [(Int, Int)] = [(1, 128), (8, 128), (96, 128), (128, 128), (129, 256), (192, 256), (193, 256),
+                                   (257, 512)]
+        for (size, want) in cases {
+            #expect(mem.kmallocSizeRoundup(size) == want, "\(size)")
+            let p = try #require(mem.kmalloc(size: size, gfp: .kernel, site: nil))
+            #expect(mem.ksize(p) == want, "\(size)")
+            #expect(UInt(bitPattern: p) % 128 == 0, "\(size)")
+            mem.kfree(p)
+        }
+        #expect((1...300).allSatisfy { $0 >= 256 || mem.kmallocSizeRoundup($0) % 128 == 0 })
+        // An object from before keeps its cache.
+        #expect(mem.ksize(early) == 8)
+        mem.kfree(early)
+        #expect(mem.statistics.kmallocObjects == 0)
+    }
+}

@@ -107,7 +107,11 @@ static inline void dma_reset_need_sync(struct device *dev)
  * kmalloc_size_roundup() - the size kmalloc() really allocates for @size (its size class).
  * @size: bytes.
  *
- * Return: the size class (8 ... 8192 with 96 and 192, as SLUB's), PAGE_ALIGN()ed pages above, or 0 for 0.
+ * Without a swiotlb pool (swiotlb=noforce, or no memory for it) kmalloc objects keep the cache line, as
+ * 6.17's __kmalloc_minalign() does: the classes below 128 and the 192 one are then served by 128 and 256.
+ *
+ * Return: the size class (8 ... 2 * PAGE_SIZE with 96 and 192, as SLUB's), pages rounded up to a power of
+ * two above, or @size itself for 0 and beyond KMALLOC_MAX_SIZE.
  */
 size_t kmalloc_size_roundup(size_t size);
 

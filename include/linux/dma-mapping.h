@@ -149,9 +149,12 @@ void dma_unmap_sg_attrs(struct device *dev, struct scatterlist *sg, int nents, e
  * @dir: the direction.
  * @attrs: DMA_ATTR_*.
  *
- * Return: 0; -EINVAL for bad arguments (a bad direction, NULL, no dma_mask, an entry that is not RAM);
- * -ENOMEM when swiotlb or IOVA space runs out; -EIO when a lower level returned DMA_MAPPING_ERROR (an
- * address the device cannot reach with swiotlb inactive); -EREMOTEIO for P2P memory the device cannot reach.
+ * A device without a dma_mask maps nothing and returns 0 with @sgt->nents 0, after a WARN (as 6.17 does).
+ *
+ * Return: 0; -EINVAL for bad arguments (a bad direction, NULL, an entry that is not RAM); -ENOMEM when
+ * swiotlb or IOVA space runs out; -EIO when a lower level returned DMA_MAPPING_ERROR (an address the device
+ * cannot reach with swiotlb inactive) or for a table of no entries; -EREMOTEIO for P2P memory the device
+ * cannot reach.
  */
 int dma_map_sgtable(struct device *dev, struct sg_table *sgt, enum dma_data_direction dir, unsigned long attrs);
 
