@@ -138,8 +138,18 @@ static void an_unmanaged_domain_maps_and_unmaps(void **state)
 	assert_int_equal(fault_count, 1);
 	assert_int_equal(fault_iova, 0xdead000);
 	assert_int_equal(fault_flags, IOMMU_FAULT_WRITE);
+	/* 6.17 keeps the first handler: a second one is refused with a WARN. */
 	iommu_set_fault_handler(d, on_fault, &unhandled);
+	assert_non_null(strstr(swiommu_warn_last(), "a domain that has a fault handler already"));
+	assert_int_equal(report_iommu_fault(d, eth, 0xbeef000, IOMMU_FAULT_READ), 0);
+	handled = -ENOSYS;
 	assert_int_equal(report_iommu_fault(d, eth, 0xbeef000, IOMMU_FAULT_READ), -ENOSYS);
+	assert_int_equal(fault_count, 3);
+	/* The DMA API's domain holds dma-iommu's cookie, which a handler would overwrite: refused too. */
+	iommu_set_fault_handler(def, on_fault, &handled);
+	assert_non_null(strstr(swiommu_warn_last(), "a DMA-API domain"));
+	assert_int_equal(report_iommu_fault(def, eth, 0xbeef000, IOMMU_FAULT_READ), -ENOSYS);
+	assert_int_equal(fault_count, 3);
 
 	iommu_detach_device(d, eth);
 	assert_ptr_equal(iommu_get_domain_for_dev(eth), def);
@@ -326,7 +336,7 @@ static void device_dma_goes_through_the_domain(void **state)
 	assert_int_equal(fault_iova, 0x5001000);
 	assert_int_equal(fault_flags, IOMMU_FAULT_WRITE);
 	/* Unhandled: the driver-style log line. */
-	iommu_set_fault_handler(d, NULL, NULL);
+	handled = -ENOSYS;
 	assert_int_equal(swiommu_dma_read(eth, 0, 0x6000000, buf, 4), -EFAULT);
 	assert_true(swiommu_log_contains("Unhandled context fault: iova=0x6000000, read"));
 	assert_int_equal(swiommu_dma_faults(eth), 2);

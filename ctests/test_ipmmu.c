@@ -185,7 +185,7 @@ static void contexts_run_out_with_ebusy(void **state)
 	assert_int_equal(stats_of(ROOT).contexts_used, 4);
 }
 
-static void faults_are_reported_to_the_domain(void **state)
+static void a_dma_domain_takes_no_fault_handler(void **state)
 {
 	(void)state;
 	struct device *vin3 = dev_at(VIN(3));
@@ -193,19 +193,15 @@ static void faults_are_reported_to_the_domain(void **state)
 	int handled = 0;
 	char byte;
 
+	/* 6.17: the DMA API's domain holds dma-iommu's cookie, which a handler would overwrite: a WARN, and the
+	 * faults stay unhandled (the driver's line). */
 	memset(&fault, 0, sizeof(fault));
 	iommu_set_fault_handler(d, on_fault, &handled);
+	assert_non_null(strstr(swiommu_warn_last(), "a DMA-API domain"));
 	assert_int_equal(swiommu_dma_read(vin3, 0, 0x5000, &byte, 1), -EFAULT);
-	assert_int_equal(fault.calls, 1);
-	assert_int_equal(fault.iova, 0x5000);
-	/* swiommu's core reports a C driver's faults with the master and the direction; ipmmu-vmsa's IRQ
-	 * handler would give its own device and 0 (a gap: C drivers have no fault hook). */
-	assert_ptr_equal(fault.dev, vin3);
-	assert_int_equal(fault.flags, IOMMU_FAULT_READ);
-	iommu_set_fault_handler(d, NULL, NULL);
-	assert_int_equal(swiommu_dma_write(vin3, 0, 0x6000, &byte, 1), -EFAULT);
-	assert_true(swiommu_log_contains("swiommu-vin fea30000.vin: Unhandled context fault: iova=0x6000, write"));
-	assert_int_equal(swiommu_dma_faults(vin3), 2);
+	assert_int_equal(fault.calls, 0);
+	assert_true(swiommu_log_contains("swiommu-vin fea30000.vin: Unhandled context fault: iova=0x5000, read"));
+	assert_int_equal(swiommu_dma_faults(vin3), 1);
 }
 
 static void a_leaf_listed_before_its_root_waits_for_it(void **state)
@@ -260,6 +256,10 @@ static void an_unmanaged_domain_takes_the_free_context(void **state)
 	assert_int_equal(swiommu_dma_write(vin1, 0, 0x10002000, "x", 1), -EFAULT);
 	assert_int_equal(fault.calls, 1);
 	assert_int_equal(fault.iova, 0x10002000);
+	/* swiommu's core reports a C driver's faults with the master and the direction; ipmmu-vmsa's IRQ
+	 * handler would give its own device and 0 (a gap: C drivers have no fault hook). */
+	assert_ptr_equal(fault.dev, vin1);
+	assert_int_equal(fault.flags, IOMMU_FAULT_WRITE);
 	unsigned long flushes = stats_of("/iommu@fe900000").tlb_flushes;
 
 	assert_int_equal(iommu_unmap(a, 0x10000000, SZ_8K), SZ_8K);
@@ -323,7 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(device_dma_goes_through_its_tables, boot, shut_down),
 		cmocka_unit_test_setup_teardown(a_domain_stays_on_its_leaf, boot, shut_down),
 		cmocka_unit_test_setup_teardown(contexts_run_out_with_ebusy, boot, shut_down),
-		cmocka_unit_test_setup_teardown(faults_are_reported_to_the_domain, boot, shut_down),
+		cmocka_unit_test_setup_teardown(a_dma_domain_takes_no_fault_handler, boot, shut_down),
 		cmocka_unit_test_setup_teardown(a_leaf_listed_before_its_root_waits_for_it, boot_two_contexts, shut_down),
 		cmocka_unit_test_setup_teardown(an_unmanaged_domain_takes_the_free_context, boot_two_contexts, shut_down),
 		cmocka_unit_test_setup_teardown(the_demo_scenario_runs_clean, boot, shut_down),

@@ -344,15 +344,14 @@ static void ipmmu_shares_then_runs_out_of_contexts(void **state)
 	assert_true(swiommu_log_contains("Can't attach IPMMU fe920000.iommu to domain on IPMMU fe910000.iommu"));
 	iommu_domain_free(extra);
 
-	/* ipmmu-vmsa reports faults with its own device and flags 0. */
+	/* A DMA-API domain takes no fault handler in 6.17 (WARN): ipmmu-vmsa's fault goes unhandled. */
 	struct iommu_domain *d = iommu_get_dma_domain(vin2);
 
 	memset(&fault, 0, sizeof(fault));
 	iommu_set_fault_handler(d, record_fault, &fault);
-	fault.ret = -ENOSYS;
+	assert_non_null(strstr(swiommu_warn_last(), "a DMA-API domain"));
 	assert_int_equal(swiommu_dma_write(vin2, 0, 0x1000, "x", 1), -EFAULT);
-	assert_ptr_equal(fault.dev, dev_at("/soc/iommu@fe920000"));
-	assert_int_equal(fault.flags, 0);
+	assert_int_equal(fault.calls, 0);
 	assert_true(swiommu_log_contains("ipmmu-vmsa fe920000.iommu: Unhandled fault: status 0x00000001 iova 0x1000"));
 }
 

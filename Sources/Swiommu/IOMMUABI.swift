@@ -221,9 +221,7 @@ public func abiIOMMUIovaToPhys(_ d: UnsafeMutablePointer<iommu_domain>?, _ iova:
 public func abiIOMMUSetFaultHandler(_ d: UnsafeMutablePointer<iommu_domain>?, _ handler: iommu_fault_handler_t?,
                                     _ token: UnsafeMutableRawPointer?) {
     guard let d = domainArg(d, "iommu_set_fault_handler") else { return }
-    d.pointee.cookie_type = IOMMU_COOKIE_FAULT_HANDLER
-    d.pointee.handler = handler
-    d.pointee.handler_token = token
+    IOMMUCore.setFaultHandler(d, handler, token: token)
 }
 
 @c(report_iommu_fault)

@@ -235,7 +235,26 @@ extension IOMMUCore {
         }
     }
 
-    // MARK: Faults. Kernel: report_iommu_fault.
+    // MARK: Faults. Kernel: iommu_set_fault_handler, report_iommu_fault.
+
+    /// Kernel: iommu_set_fault_handler. The handler shares the domain's cookie union, so it goes only on a
+    /// domain with no cookie yet: a DMA-API domain (dma-iommu's cookie) or a domain that has a handler
+    /// already gets a WARN and keeps what it has.
+    public static func setFaultHandler(_ d: UnsafeMutablePointer<IOMMUDomain>, _ handler: iommu_fault_handler_t?,
+                                       token: UnsafeMutableRawPointer?) {
+        let cookie = d.pointee.cookie_type
+        guard cookie == IOMMU_COOKIE_NONE else {
+            let what = cookie == IOMMU_COOKIE_DMA_IOVA ? "a DMA-API domain (its cookie is dma-iommu's)"
+                : cookie == IOMMU_COOKIE_FAULT_HANDLER ? "a domain that has a fault handler already"
+                : "a domain with a cookie of type \(cookie.rawValue)"
+            Kernel.warn("iommu_set_fault_handler: WARN_ON(domain->cookie_type != IOMMU_COOKIE_NONE): \(what); "
+                        + "nothing is changed")
+            return
+        }
+        d.pointee.cookie_type = IOMMU_COOKIE_FAULT_HANDLER
+        d.pointee.handler = handler
+        d.pointee.handler_token = token
+    }
 
     /// The domain's handler decides: its return value, or -ENOSYS when there is none.
     public static func reportFault(_ d: UnsafeMutablePointer<IOMMUDomain>, dev: UnsafeMutablePointer<Device>?,
@@ -247,7 +266,9 @@ extension IOMMUCore {
             Trace.emit(.ioPageFault, "IOMMU:\(String(cString: dev_driver_string(dev))) \(String(cString: dev_name(dev))) "
                        + "iova=0x\(Mapping.hex16(iova)) flags=0x" + String(repeating: "0", count: max(0, 4 - flagText.count)) + flagText)
         }
-        guard let handler = d.pointee.handler else { return Errno.noSys.negated }
+        guard d.pointee.cookie_type == IOMMU_COOKIE_FAULT_HANDLER, let handler = d.pointee.handler else {
+            return Errno.noSys.negated
+        }
         return handler(d, dev, UInt(iova), flags, d.pointee.handler_token)
     }
 }

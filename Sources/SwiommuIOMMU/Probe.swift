@@ -231,6 +231,8 @@ extension IOMMUCore {
         d.pointee.type = type
         d.pointee.owner = ops
         if d.pointee.ops == nil { d.pointee.ops = ops.pointee.default_domain_ops }
+        // iommu_setup_default_domain: a DMA-API domain gets dma-iommu's cookie (iommu_get_dma_cookie).
+        if type & domainDMABit != 0 { d.pointee.cookie_type = IOMMU_COOKIE_DMA_IOVA }
         return d
     }
 

@@ -621,9 +621,12 @@ phys_addr_t iommu_iova_to_phys(struct iommu_domain *domain, dma_addr_t iova);
 
 /**
  * iommu_set_fault_handler() - install the function report_iommu_fault() calls for this domain.
- * @domain: the domain.
- * @handler: the handler (NULL removes it).
+ * @domain: a domain of the caller's own (iommu_paging_domain_alloc()).
+ * @handler: the handler.
  * @token: its last argument.
+ *
+ * As in 6.17, the handler shares the domain's cookie: a DMA-API domain (dma-iommu's cookie) or a domain that
+ * has a handler already gets a WARN and keeps what it has, so the first handler stays for the domain's life.
  */
 void iommu_set_fault_handler(struct iommu_domain *domain, iommu_fault_handler_t handler, void *token);
 
