@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "SwiommuBaseTests", dependencies: ["SwiommuBase"]),
         .testTarget(name: "SwiommuMemoryTests", dependencies: ["SwiommuMemory", "SwiommuBase"]),
         .testTarget(name: "SwiommuIOVATests", dependencies: ["SwiommuIOVA", "SwiommuBase"]),
-        .testTarget(name: "SwiommuIOMMUTests", dependencies: ["SwiommuIOMMU", "SwiommuBase"]),
+        .testTarget(name: "SwiommuIOMMUTests", dependencies: ["SwiommuIOMMU", "SwiommuMemory", "SwiommuBase", "CKernel"]),
         .testTarget(name: "SwiommuDMATests", dependencies: ["SwiommuDMA", "SwiommuIOMMU", "SwiommuPlatform", "SwiommuMemory",
                                                           "SwiommuBase", "CKernel"]),
         .testTarget(name: "SwiommuPageTableTests", dependencies: ["SwiommuPageTable", "SwiommuMemory", "SwiommuBase", "CKernel"]),

@@ -311,6 +311,62 @@ static void reserved_regions_from_the_device_tree(void **state)
 	platform_driver_unregister(&display_driver);
 }
 
+/* Two devices of one group (usb0 and usb1 share a stream-match entry) with reserved windows of their own. */
+static const char usb_windows[] =
+	"/include/ \"" SWIOMMU_SOURCE_DIR "/examples/boards/default.dts\"\n"
+	"/ { reserved-memory {\n"
+	"	usb_a: usb-window-a { iommu-addresses = <&{/soc/usb@fe620000} 0x0 0x10000000 0x0 0x100000>; };\n"
+	"	usb_b: usb-window-b { iommu-addresses = <&{/soc/usb@fe630000} 0x0 0x10080000 0x0 0x100000>; };\n"
+	"	usb_c: usb-window-c { iommu-addresses = <&{/soc/usb@fe630000} 0x0 0x20000000 0x0 0x1000>; };\n"
+	"	usb_mbox: usb-mailbox@9f000000 { reg = <0x0 0x9f000000 0x0 0x1000>; no-map;\n"
+	"		iommu-addresses = <&{/soc/usb@fe620000} 0x0 0x9f000000 0x0 0x1000>; };\n"
+	"}; };\n"
+	"&{/soc/usb@fe620000} { memory-region = <&usb_a &usb_mbox>; };\n"
+	"&{/soc/usb@fe630000} { memory-region = <&usb_b &usb_c>; };\n";
+
+static void a_groups_reserved_regions_are_merged(void **state)
+{
+	(void)state;
+	LIST_HEAD(regions);
+	struct iommu_resv_region *r, *next;
+	const char *board = swiommu_test_write_board("usb-windows", usb_windows);
+	static const struct { u64 start; size_t length; enum iommu_resv_type type; } want[] = {
+		{ 0x10000000, 0x180000, IOMMU_RESV_RESERVED },	/* a and b overlap: one region */
+		{ 0x20000000, 0x1000, IOMMU_RESV_RESERVED },
+		{ 0x9f000000, 0x1000, IOMMU_RESV_DIRECT },
+	};
+	int i = 0;
+
+	assert_non_null(board);
+	assert_int_equal(swiommu_init(board), 0);
+	unlink(board);
+	struct device *usb0 = swiommu_find_device(USB0), *usb1 = swiommu_find_device(USB1);
+
+	assert_true(device_iommu_mapped(usb0));
+	assert_false(device_iommu_mapped(swiommu_find_device("/soc/dma32@fe700000")));
+	assert_ptr_equal(usb0->iommu_group, usb1->iommu_group);
+	assert_int_equal(iommu_get_group_resv_regions(usb0->iommu_group, &regions), 0);
+	assert_int_equal(list_count_nodes(&regions), 3);
+	list_for_each_entry(r, &regions, list) {
+		assert_int_equal(r->start, want[i].start);
+		assert_int_equal(r->length, want[i].length);
+		assert_int_equal(r->type, want[i].type);
+		i++;
+	}
+	list_for_each_entry_safe(r, next, &regions, list)
+		kfree(r);
+	/* Each device alone still reports its own. */
+	INIT_LIST_HEAD(&regions);
+	iommu_get_resv_regions(usb1, &regions);
+	assert_int_equal(list_count_nodes(&regions), 2);
+	iommu_put_resv_regions(usb1, &regions);
+	/* No device here has an MSI domain: no isolated MSIs. */
+	assert_false(iommu_group_has_isolated_msi(usb0->iommu_group));
+	assert_int_equal(iommu_get_group_resv_regions(NULL, &regions), -EINVAL);
+	assert_int_equal(iommu_get_group_resv_regions(usb0->iommu_group, NULL), -EINVAL);
+	assert_true(list_empty(&regions));
+}
+
 static void device_dma_goes_through_the_domain(void **state)
 {
 	(void)state;
@@ -398,6 +454,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(groups_are_queryable, boot, shut_down),
 		cmocka_unit_test_setup_teardown(freeing_a_domain_frees_its_tables, boot, shut_down),
 		cmocka_unit_test_setup_teardown(reserved_regions_from_the_device_tree, boot, shut_down),
+		cmocka_unit_test_teardown(a_groups_reserved_regions_are_merged, shut_down),
 		cmocka_unit_test_setup_teardown(default_domain_policies, boot, shut_down),
 		cmocka_unit_test_setup_teardown(device_dma_goes_through_the_domain, boot, shut_down),
 	};

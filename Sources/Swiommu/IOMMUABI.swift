@@ -293,6 +293,26 @@ public func abiIOMMUGroupForEachDev(_ g: UnsafeMutablePointer<iommu_group>?, _ d
     return 0
 }
 
+@c(iommu_get_group_resv_regions)
+public func abiIOMMUGetGroupResvRegions(_ g: UnsafeMutablePointer<iommu_group>?, _ head: UnsafeMutablePointer<list_head>?) -> CInt {
+    guard let c = core("iommu_get_group_resv_regions") else { return Errno.noDevice.negated }
+    guard let group = c.group(g, caller: "iommu_get_group_resv_regions"), let head else {
+        if head == nil { Kernel.warn("iommu_get_group_resv_regions: NULL list") }
+        return Errno.invalid.negated
+    }
+    return withMachine("iommu_get_group_resv_regions", Errno.noDevice.negated) {
+        ResvRegions.getGroup(c.devices(of: group), into: head, memory: $0.memory)?.negated ?? 0
+    }
+}
+
+@c(iommu_group_has_isolated_msi)
+public func abiIOMMUGroupHasIsolatedMSI(_ g: UnsafeMutablePointer<iommu_group>?) -> Bool {
+    guard let c = core("iommu_group_has_isolated_msi"), let group = c.group(g, caller: "iommu_group_has_isolated_msi")
+    else { return false }
+    // msi_device_has_isolated_msi(): no device here has an MSI domain, and arch_is_isolated_msi() is false.
+    return c.devices(of: group).isEmpty
+}
+
 @c(iommu_group_id)
 public func abiIOMMUGroupID(_ g: UnsafeMutablePointer<iommu_group>?) -> CInt {
     guard let c = core("iommu_group_id"), let group = c.group(g, caller: "iommu_group_id") else { return Errno.invalid.negated }

@@ -203,6 +203,9 @@ extension IOMMUCore {
 
     public func isOwned(_ g: IOMMUGroup) -> Bool { lock.withLock { g.owner != nil } }
 
+    /// The group's devices now (a copy, taken under the core's lock).
+    public func devices(of g: IOMMUGroup) -> [UnsafeMutablePointer<Device>] { lock.withLock { g.devices } }
+
     /// Kernel: generic_single_device_group: one group per instance (iommu->singleton_group), with a
     /// reference for the caller.
     public func singletonGroup(of inst: UnsafeMutablePointer<IOMMUDevice>) -> IOMMUGroup {

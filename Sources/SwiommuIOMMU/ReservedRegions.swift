@@ -64,6 +64,72 @@ public enum ResvRegions {
         head.pointee.prev = head
     }
 
+    /// Kernel: iommu_insert_resv_region: a copy of `new` (kmalloc'd) into `head`, which stays sorted by start
+    /// (then type), and the regions of `new`'s type merged where they overlap or touch. -ENOMEM when the copy
+    /// cannot be allocated.
+    static func insert(_ new: UnsafeMutablePointer<iommu_resv_region>, into head: UnsafeMutablePointer<list_head>,
+                       memory: SimulatedMemory) -> Errno? {
+        guard let nr = allocate(memory, start: new.pointee.start, length: new.pointee.length, prot: new.pointee.prot,
+                                type: new.pointee.type) else { return .noMemory }
+        var regions: [UnsafeMutablePointer<iommu_resv_region>] = []
+        var n = head.pointee.next
+        while let node = n, node != head {
+            n = node.pointee.next
+            regions.append(UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self))
+        }
+        let at = regions.firstIndex {
+            nr.pointee.start < $0.pointee.start
+                || (nr.pointee.start == $0.pointee.start && nr.pointee.type.rawValue <= $0.pointee.type.rawValue)
+        } ?? regions.count
+        regions.insert(nr, at: at)
+        // The kernel's merge: a stack of the regions kept; one of the new type that starts at most one byte
+        // past the end of the last kept region of its type grows that region and is freed.
+        var stack: [UnsafeMutablePointer<iommu_resv_region>] = []
+        for r in regions {
+            guard r.pointee.type == new.pointee.type,
+                  let top = stack.last(where: { $0.pointee.type == r.pointee.type }) else {
+                stack.append(r)
+                continue
+            }
+            let topEnd = top.pointee.start &+ UInt64(top.pointee.length) &- 1
+            let end = r.pointee.start &+ UInt64(r.pointee.length) &- 1
+            if r.pointee.start > topEnd &+ 1 {
+                stack.append(r)
+            } else {
+                top.pointee.length = Int(truncatingIfNeeded: max(topEnd, end) &- top.pointee.start &+ 1)
+                memory.kfree(UnsafeRawPointer(r))
+            }
+        }
+        head.pointee.next = head
+        head.pointee.prev = head
+        for r in stack { append(r, to: head) }
+        return nil
+    }
+
+    /// Kernel: iommu_get_group_resv_regions: every device's regions (as its driver reports them) merged into
+    /// `head`, until a device without an IOMMU. -ENOMEM when a copy cannot be allocated.
+    public static func getGroup(_ devices: [UnsafeMutablePointer<Device>], into head: UnsafeMutablePointer<list_head>,
+                                memory: SimulatedMemory) -> Errno? {
+        for dev in devices {
+            guard dev.pointee.iommu?.pointee.iommu_dev != nil else { break }
+            let regions = UnsafeMutablePointer<list_head>.allocate(capacity: 1)
+            defer { regions.deallocate() }
+            regions.pointee.next = regions
+            regions.pointee.prev = regions
+            get(dev, into: regions)
+            var error: Errno?
+            var n = regions.pointee.next
+            while let node = n, node != regions, error == nil {
+                n = node.pointee.next
+                error = insert(UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self), into: head,
+                               memory: memory)
+            }
+            put(dev, regions, memory: memory)
+            if let error { return error }
+        }
+        return nil
+    }
+
     /// Kernel: iommu_get_resv_regions: the driver's get_resv_regions, if it has one.
     public static func get(_ dev: UnsafeMutablePointer<Device>, into head: UnsafeMutablePointer<list_head>) {
         dev.pointee.iommu?.pointee.iommu_dev?.pointee.ops?.pointee.get_resv_regions?(dev, head)

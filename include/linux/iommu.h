@@ -706,6 +706,41 @@ void iommu_group_remove_device(struct device *dev);
 int iommu_group_for_each_dev(struct iommu_group *group, void *data, int (*fn)(struct device *, void *));
 
 /**
+ * iommu_get_group_resv_regions() - the reserved regions of every device in a group, merged.
+ * @group: the group.
+ * @head: an initialised list head; the regions (kmalloc'd copies) are added to it sorted by start address,
+ *        regions of one type merged where they overlap or touch. Free them with kfree() each, or with
+ *        iommu_put_resv_regions().
+ *
+ * As in 6.17, the walk stops at the first device without an IOMMU driver.
+ *
+ * Return: 0, -ENOMEM when a copy cannot be allocated, -EINVAL for a bad group or list.
+ */
+int iommu_get_group_resv_regions(struct iommu_group *group, struct list_head *head);
+
+/**
+ * iommu_group_has_isolated_msi() - whether every device of a group has isolated MSIs.
+ * @group: the group.
+ *
+ * swiommu models no MSI domains and arm64 has no architectural MSI isolation, so, as 6.17 answers for such
+ * devices, only a group with no device has them.
+ *
+ * Return: true for an empty group, false otherwise (and for a bad group).
+ */
+bool iommu_group_has_isolated_msi(struct iommu_group *group);
+
+/**
+ * device_iommu_mapped() - whether a device sits behind an IOMMU (is in a group).
+ * @dev: the device.
+ *
+ * Return: true or false.
+ */
+static inline bool device_iommu_mapped(struct device *dev)
+{
+	return dev->iommu_group != NULL;
+}
+
+/**
  * iommu_group_id() - a group's number.
  * @group: the group.
  *
