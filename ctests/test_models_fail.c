@@ -76,11 +76,14 @@ static void context_banks_run_out_at_probe(void **state)
 	boot_board("context-banks", context_banks_board);
 	assert_true(swiommu_log_contains("arm-smmu fd900000.iommu: swiommu,num-context-banks = 0: must be 1 to 128"));
 	assert_true(swiommu_log_contains("probe with driver arm-smmu failed with error -22"));
-	/* Two banks, three groups: the third default domain finds no bank (-ENOSPC), as upstream. */
+	/* Two banks, three groups: the third default domain finds no bank (-ENOSPC), and the core WARNs as
+	 * upstream (drivers may not fail a first attach). 6.17 then fails the whole instance's registration;
+	 * swiommu takes only that group's masters off the IOMMU (README, "Known differences"). */
 	assert_non_null(dev_at("/a@10000000")->iommu_group);
 	assert_non_null(dev_at("/b@10001000")->iommu_group);
 	assert_null(dev_at("/c@10002000")->iommu_group);
-	assert_true(swiommu_log_contains("10002000.c: Adding to IOMMU failed: -28"));
+	assert_true(swiommu_log_contains("iommu: group 2: 10002000.c refuses its first default domain (-28)"));
+	assert_true(swiommu_log_contains("10002000.c: Failed to set up the default domain of iommu group 2: -28"));
 	/* The master without a domain moves no data through the IOMMU. */
 	char b[4];
 

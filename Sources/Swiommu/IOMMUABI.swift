@@ -278,7 +278,7 @@ public func abiIOMMUGroupAddDevice(_ g: UnsafeMutablePointer<iommu_group>?, _ de
 @c(iommu_group_remove_device)
 public func abiIOMMUGroupRemoveDevice(_ dev: UnsafeMutablePointer<device>?) {
     guard let c = core("iommu_group_remove_device"), let dev = deviceArg(dev, "iommu_group_remove_device") else { return }
-    c.remove(dev)
+    c.removeFromGroup(dev)
 }
 
 @c(iommu_group_for_each_dev)

@@ -40,6 +40,9 @@ public final class IOMMUCore: @unchecked Sendable {
     public private(set) var instances: [UnsafeMutablePointer<IOMMUDevice>] = []
     var groups: [IOMMUGroup] = []
     var nextGroupID: Int32 = 0
+    /// During an instance's bus probe: the new groups whose default domain waits until every master behind
+    /// the instance has joined (bus_iommu_probe's group_list); nil otherwise.
+    var deferredGroups: [IOMMUGroup]?
     public var settings = DefaultDomainSettings()
 
     init(machine: Machine) {
@@ -107,6 +110,13 @@ public final class IOMMUCore: @unchecked Sendable {
     /// dma_configure for a device no driver is bound to, so every master behind the new instance gets its
     /// group and default domain now, not when a driver binds.
     private func busProbe(_ iommu: UnsafeMutablePointer<IOMMUDevice>) {
+        let outer = deferredGroups
+        deferredGroups = []
+        defer {
+            let pending = deferredGroups ?? []
+            deferredGroups = outer
+            setUpDeferredGroups(pending)
+        }
         for pdev in machine.drivers.devices {
             let dev = pdev.device
             let state = DeviceState.of(dev)

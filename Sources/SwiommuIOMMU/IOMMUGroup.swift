@@ -106,8 +106,8 @@ extension IOMMUCore {
         guard let domain = d else { return }
         swiommu_glue_route_generation_bump()
         d = nil
-        // Static identity/blocked domains of a driver are not freed.
-        if let owner = domain.pointee.owner, owner.pointee.identity_domain == domain || owner.pointee.blocked_domain == domain {
+        // Static domains of a driver (identity, blocked, release, legacy default) are not freed.
+        if let owner = domain.pointee.owner, isStatic(domain, owner) {
             return
         }
         DomainState.drop(domain)
@@ -132,7 +132,16 @@ extension IOMMUCore {
         }
     }
 
-    /// Kernel: iommu_group_remove_device.
+    /// Kernel: iommu_group_remove_device: "Removing from iommu group N", then for a device its IOMMU driver
+    /// probed the teardown of iommu_deinit_device (release_domain, release_device, the per-device data);
+    /// a device added by hand only leaves the group. Nothing for a device in no group.
+    public func removeFromGroup(_ dev: UnsafeMutablePointer<Device>) {
+        guard let g = group(of: dev) else { return }
+        devPrintk(.info, dev, "Removing from iommu group \(g.id)")
+        if dev.pointee.iommu?.pointee.iommu_dev != nil { release(dev) } else { remove(dev) }
+    }
+
+    /// The group's side of iommu_group_remove_device: off the group's list, the device's reference dropped.
     public func remove(_ dev: UnsafeMutablePointer<Device>) {
         lock.withLock {
             guard let g = group(of: dev) else { return }

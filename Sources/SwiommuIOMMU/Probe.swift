@@ -113,14 +113,50 @@ extension IOMMUCore {
             }
             _ = add(dev, to: g)
             put(g)   // device_group's reference
-            let ret = setUpDomain(g, for: dev, ops: ops)
-            if ret != 0 {
-                release(dev)
-                return ret
+            // __iommu_probe_device: a device joining a group gets its direct mappings in the default domain,
+            // then the group's current domain. A new group's default domain waits, during an instance's bus
+            // probe, until every master has joined (bus_iommu_probe's group_list), so that it is chosen for
+            // the whole group.
+            if let def = g.defaultDomain { mapDirectRegions(def, dev) }
+            if let d = g.domain {
+                let ret = setDeviceDomain(g, dev, d, mustSucceed: false)
+                if ret != 0 {
+                    release(dev)
+                    return ret
+                }
+            } else if deferredGroups != nil {
+                if !deferredGroups!.contains(where: { $0 === g }) { deferredGroups!.append(g) }
+                return 0
+            } else {
+                let ret = setUpDefaultDomain(g)
+                if ret != 0 {
+                    release(dev)
+                    return ret
+                }
             }
             ops.pointee.probe_finalize?(dev)
             if state.routeOwner == nil { probeRoutes(dev, state: state) }
             return 0
+        }
+    }
+
+    /// bus_iommu_probe's second half: each group whose masters joined during the bus probe gets its default
+    /// domain, then probe_finalize for its devices. A group whose domain cannot be set up loses its devices.
+    func setUpDeferredGroups(_ pending: [IOMMUGroup]) {
+        for g in pending where g.domain == nil && !g.devices.isEmpty {
+            let ret = setUpDefaultDomain(g)
+            let devices = g.devices
+            for dev in devices {
+                guard ret == 0 else {
+                    devPrintk(.error, dev, "Failed to set up the default domain of iommu group \(g.id): \(ret)")
+                    release(dev)
+                    DeviceState.of(dev).iommuLink = .noDriver
+                    continue
+                }
+                dev.pointee.iommu?.pointee.iommu_dev?.pointee.ops?.pointee.probe_finalize?(dev)
+                let state = DeviceState.of(dev)
+                if state.routeOwner == nil { probeRoutes(dev, state: state) }
+            }
         }
     }
 
@@ -139,6 +175,9 @@ extension IOMMUCore {
             releaseRoutes(dev)
             guard let di = dev.pointee.iommu else { return }
             if di.pointee.iommu_dev != nil, let ops = di.pointee.iommu_dev.pointee.ops {
+                // iommu_deinit_device: the driver's release_domain goes on first, so the idle device
+                // translates as the driver chose; then release_device.
+                if let rd = ops.pointee.release_domain, group(of: dev) != nil { _ = rd.pointee.ops?.pointee.attach_dev?(rd, dev) }
                 ops.pointee.release_device?(dev)
             }
             remove(dev)
@@ -148,23 +187,64 @@ extension IOMMUCore {
 
     // MARK: Default domains. Kernel: iommu_get_default_domain_type, iommu_setup_default_domain.
 
-    /// The default type for a device: passthrough or translated, strict or lazy (lazy only where the
-    /// instance advertises IOMMU_CAP_DEFERRED_FLUSH), then the driver's def_domain_type.
-    func defaultType(for dev: UnsafeMutablePointer<Device>, ops: UnsafePointer<IOMMUOps>) -> UInt32 {
-        if let forced = ops.pointee.def_domain_type?(dev), forced != 0 { return UInt32(forced) }
+    /// The global default for a device: passthrough or translated, strict or lazy (lazy only where the
+    /// instance advertises IOMMU_CAP_DEFERRED_FLUSH). Kernel: iommu_def_domain_type.
+    func globalDefaultType(for dev: UnsafeMutablePointer<Device>, ops: UnsafePointer<IOMMUOps>) -> UInt32 {
         if settings.passthrough { return IOMMU_DOMAIN_IDENTITY_VALUE }
         let lazyOK = ops.pointee.capable?(dev, IOMMU_CAP_DEFERRED_FLUSH) ?? false
         return !settings.strict && lazyOK ? IOMMU_DOMAIN_DMA_FQ_VALUE : IOMMU_DOMAIN_DMA_VALUE
     }
 
-    /// Put a newly probed device on its group's domain, creating the group's default domain first.
-    private func setUpDomain(_ g: IOMMUGroup, for dev: UnsafeMutablePointer<Device>, ops: UnsafePointer<IOMMUOps>) -> Int32 {
-        // __iommu_probe_device: a device joining a group gets its direct mappings in the default domain, then
-        // the group's current domain.
-        if let def = g.defaultDomain { mapDirectRegions(def, dev) }
-        if let d = g.domain { return setDeviceDomain(g, dev, d, mustSucceed: false) }
-        if settings.policy != .perGroup, let shared = shareableDefaultDomain(for: dev, ops: ops) {
-            let ret = attachOne(shared, dev)
+    /// Kernel: iommu_get_default_domain_type with iommu_get_def_domain_type: what the driver asks for the whole
+    /// group (a legacy static default_domain's type, else each device's def_domain_type), 0 for no opinion.
+    /// Devices that disagree get the kernel's error line; IDENTITY wins.
+    func driverDefaultType(for g: IOMMUGroup) -> UInt32 {
+        var type: UInt32 = 0
+        for dev in g.devices {
+            guard let ops = dev.pointee.iommu?.pointee.iommu_dev?.pointee.ops else { continue }
+            let t: UInt32
+            if let legacy = ops.pointee.default_domain {
+                t = legacy.pointee.type
+            } else if let f = ops.pointee.def_domain_type {
+                t = UInt32(bitPattern: f(dev))
+            } else {
+                continue
+            }
+            if t == 0 || t == type { continue }
+            if type == 0 {
+                type = t
+                continue
+            }
+            devPrintk(.error, dev, "IOMMU driver error, requesting conflicting def_domain_type, "
+                      + "\(Self.domainTypeString(type)) and \(Self.domainTypeString(t)), for devices in group \(g.id).")
+            if t == IOMMU_DOMAIN_IDENTITY_VALUE { type = t }
+        }
+        return type
+    }
+
+    /// Kernel: iommu_domain_type_str.
+    static func domainTypeString(_ t: UInt32) -> String {
+        switch t {
+        case IOMMU_DOMAIN_BLOCKED_VALUE: "Blocked"
+        case IOMMU_DOMAIN_IDENTITY_VALUE: "Passthrough"
+        case IOMMU_DOMAIN_UNMANAGED_VALUE: "Unmanaged"
+        case IOMMU_DOMAIN_DMA_VALUE, IOMMU_DOMAIN_DMA_FQ_VALUE: "Translated"
+        case 1 << 5: "Platform"
+        default: "Unknown"
+        }
+    }
+
+    /// Kernel: iommu_setup_default_domain for a group without a domain: the type the drivers ask for (else the
+    /// global default, falling back to DMA), the driver's legacy static default_domain if it has one, the
+    /// direct regions of every device mapped before the devices are attached.
+    func setUpDefaultDomain(_ g: IOMMUGroup) -> Int32 {
+        guard let first = g.devices.first, let ops = first.pointee.iommu?.pointee.iommu_dev?.pointee.ops else {
+            return Errno.noDevice.negated
+        }
+        let driverType = driverDefaultType(for: g)
+        if driverType == 0, settings.policy != .perGroup, let shared = shareableDefaultDomain(for: first, ops: ops) {
+            var ret: Int32 = 0
+            for dev in g.devices where ret == 0 { ret = attachOne(shared, dev) }
             if ret == 0 {
                 g.defaultDomain = shared
                 g.domain = shared
@@ -176,31 +256,55 @@ extension IOMMUCore {
             Kernel.log(.warning, "swiommu: group \(g.id): the driver refuses the \(settings.policy.rawValue) default domain "
                        + "(\(ret)); the group gets its own")
         }
-        var type = defaultType(for: dev, ops: ops)
-        var domain = allocateDomain(type: type, dev: dev, ops: ops)
-        if domain == nil && type != IOMMU_DOMAIN_DMA_VALUE {
-            Kernel.log(.warning, "iommu: Failed to allocate default IOMMU domain of type \(type) for group \(g.id) - Falling back to IOMMU_DOMAIN_DMA")
-            type = IOMMU_DOMAIN_DMA_VALUE
-            domain = allocateDomain(type: type, dev: dev, ops: ops)
+        var domain: UnsafeMutablePointer<IOMMUDomain>?
+        if let legacy = ops.pointee.default_domain {
+            // iommu_group_alloc_default_domain: legacy drivers name the domain (IDENTITY, BLOCKED or PLATFORM).
+            domain = legacy
+            if legacy.pointee.owner == nil { legacy.pointee.owner = ops }
+        } else {
+            var type = driverType != 0 ? driverType : globalDefaultType(for: first, ops: ops)
+            domain = allocateDomain(type: type, dev: first, ops: ops)
+            if domain == nil && driverType == 0 && type != IOMMU_DOMAIN_DMA_VALUE {
+                Kernel.log(.warning, "iommu: Failed to allocate default IOMMU domain of type \(type) for group \(g.id) - Falling back to IOMMU_DOMAIN_DMA")
+                type = IOMMU_DOMAIN_DMA_VALUE
+                domain = allocateDomain(type: type, dev: first, ops: ops)
+            }
         }
         guard let domain else { return Errno.noMemory.negated }
-        // iommu_setup_default_domain: the direct regions are mapped before the device is attached, for the
-        // continuity of what firmware set going; a driver that cannot map before attach gets a second try.
-        let directFailed = mapDirectRegions(domain, dev) != 0
-        if directFailed {
+        // The direct regions are mapped before the devices are attached, for the continuity of what firmware
+        // set going; a driver that cannot map before attach gets a second try.
+        var directFailed = false
+        for dev in g.devices where mapDirectRegions(domain, dev) != 0 {
+            directFailed = true
             devPrintk(.warning, dev, "IOMMU driver was not able to establish FW requested direct mapping.")
         }
-        let ret = attachOne(domain, dev)
-        if ret != 0 {
-            if ops.pointee.identity_domain != domain { DomainState.drop(domain); domain.pointee.ops?.pointee.free?(domain) }
+        for (k, dev) in g.devices.enumerated() {
+            let ret = attachOne(domain, dev)
+            guard ret != 0 else { continue }
+            Kernel.warn("iommu: group \(g.id): \(String(cString: dev_name(dev))) refuses its first default domain (\(ret))")
+            if let blocked = ops.pointee.blocked_domain {
+                for back in g.devices[..<k] { _ = attachOne(blocked, back) }
+            }
+            if !isStatic(domain, ops) { DomainState.drop(domain); domain.pointee.ops?.pointee.free?(domain) }
             return ret
         }
         g.defaultDomain = domain
         g.domain = domain
         DomainState.of(domain).attachedGroups += 1
         DomainState.of(domain).defaultUsers += 1
-        if directFailed { return mapDirectRegions(domain, dev) }
+        if directFailed {
+            for dev in g.devices {
+                let ret = mapDirectRegions(domain, dev)
+                if ret != 0 { return ret }
+            }
+        }
         return 0
+    }
+
+    /// A driver's static domain (identity, blocked, release or legacy default), never freed by the core.
+    func isStatic(_ d: UnsafeMutablePointer<IOMMUDomain>, _ ops: UnsafePointer<IOMMUOps>) -> Bool {
+        d == ops.pointee.identity_domain || d == ops.pointee.blocked_domain || d == ops.pointee.release_domain
+            || d == ops.pointee.default_domain
     }
 
     /// Under the per-instance policy, the default domain of another group on the same instance; under the
