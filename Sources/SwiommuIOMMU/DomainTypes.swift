@@ -6,6 +6,7 @@ public let IOMMU_DOMAIN_IDENTITY_VALUE: UInt32 = 1 << 2
 public let IOMMU_DOMAIN_UNMANAGED_VALUE: UInt32 = 1 << 0
 public let IOMMU_DOMAIN_DMA_VALUE: UInt32 = 1 << 0 | 1 << 1
 public let IOMMU_DOMAIN_DMA_FQ_VALUE: UInt32 = 1 << 0 | 1 << 1 | 1 << 3
+public let IOMMU_DOMAIN_PLATFORM_VALUE: UInt32 = 1 << 5
 let domainPagingBit: UInt32 = 1 << 0
 /// __IOMMU_DOMAIN_DMA_API: a domain the DMA API maps through (DMA, DMA_FQ).
 let domainDMABit: UInt32 = 1 << 1

@@ -229,7 +229,7 @@ extension IOMMUCore {
         case IOMMU_DOMAIN_IDENTITY_VALUE: "Passthrough"
         case IOMMU_DOMAIN_UNMANAGED_VALUE: "Unmanaged"
         case IOMMU_DOMAIN_DMA_VALUE, IOMMU_DOMAIN_DMA_FQ_VALUE: "Translated"
-        case 1 << 5: "Platform"
+        case IOMMU_DOMAIN_PLATFORM_VALUE: "Platform"
         default: "Unknown"
         }
     }
@@ -353,16 +353,18 @@ extension IOMMUCore {
             Kernel.warn("iommu: a DMA domain without page sizes")
             return Errno.invalid.negated
         }
-        let head = UnsafeMutablePointer<list_head>.allocate(capacity: 1)
-        defer { head.deallocate() }
-        head.pointee.next = head
-        head.pointee.prev = head
-        ResvRegions.get(dev, into: head)
-        defer { ResvRegions.put(dev, head, memory: machine.memory) }
-        var n = head.pointee.next
-        while let node = n, node != head {
-            n = node.pointee.next
-            let r = UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self)
+        return ResvRegions.withList { head in
+            ResvRegions.get(dev, into: head)
+            defer { ResvRegions.put(dev, head, memory: machine.memory) }
+            return mapDirectRuns(domain, dev, ResvRegions.regions(in: head), pageSize: pageSize, dmaDomain: dmaDomain)
+        }
+    }
+
+    /// mapDirectRegions' loop over one device's regions: require_direct, and the 1:1 runs.
+    private func mapDirectRuns(_ domain: UnsafeMutablePointer<IOMMUDomain>, _ dev: UnsafeMutablePointer<Device>,
+                                  _ regions: [UnsafeMutablePointer<iommu_resv_region>], pageSize: UInt64,
+                                  dmaDomain: Bool) -> Int32 {
+        for r in regions {
             if r.pointee.type == IOMMU_RESV_DIRECT { dev.pointee.iommu?.pointee.require_direct = 1 }
             guard r.pointee.type == IOMMU_RESV_DIRECT || r.pointee.type == IOMMU_RESV_DIRECT_RELAXABLE,
                   dmaDomain else { continue }

@@ -19,9 +19,7 @@ public enum ResvRegions {
         guard let raw = memory.kmalloc(size: MemoryLayout<iommu_resv_region>.stride, gfp: [.kernel, .zero], site: nil)
         else { return nil }
         let r = raw.assumingMemoryBound(to: iommu_resv_region.self)
-        let node = listNode(r)
-        node.pointee.next = node
-        node.pointee.prev = node
+        listInit(listNode(r))
         r.pointee.start = start
         r.pointee.length = length
         r.pointee.prot = prot
@@ -29,14 +27,23 @@ public enum ResvRegions {
         return r
     }
 
-    /// Append a region to a list (list_add_tail).
-    static func append(_ r: UnsafeMutablePointer<iommu_resv_region>, to head: UnsafeMutablePointer<list_head>) {
-        let node = listNode(r)
-        let prev = head.pointee.prev!
-        node.pointee.next = head
-        node.pointee.prev = prev
-        prev.pointee.next = node
-        head.pointee.prev = node
+    /// The regions of a list, in order (list_for_each_entry: `list` is the region's first member).
+    static func regions(in head: UnsafeMutablePointer<list_head>) -> [UnsafeMutablePointer<iommu_resv_region>] {
+        var out: [UnsafeMutablePointer<iommu_resv_region>] = []
+        var n = head.pointee.next
+        while let node = n, node != head {
+            n = node.pointee.next
+            out.append(UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self))
+        }
+        return out
+    }
+
+    /// `body` with a new empty list head (LIST_HEAD), gone afterwards.
+    static func withList<R>(_ body: (UnsafeMutablePointer<list_head>) -> R) -> R {
+        let head = UnsafeMutablePointer<list_head>.allocate(capacity: 1)
+        defer { head.deallocate() }
+        listInit(head)
+        return body(head)
     }
 
     /// Kernel: of_iommu_get_resv_regions, from what of_dma_configure recorded for the device.
@@ -46,22 +53,18 @@ public enum ResvRegions {
             let type = region.type == .direct ? IOMMU_RESV_DIRECT : IOMMU_RESV_RESERVED
             guard let r = allocate(memory, start: region.start, length: Int(region.length), prot: region.prot, type: type)
             else { return }
-            append(r, to: head)
+            listAddTail(listNode(r), head)
         }
     }
 
     /// Kernel: iommu_put_resv_regions: each region's free, else kfree.
     public static func put(_ dev: UnsafeMutablePointer<Device>?, _ head: UnsafeMutablePointer<list_head>, memory: SimulatedMemory) {
-        var n = head.pointee.next
-        while let node = n, node != head {
-            n = node.pointee.next
-            let r = UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self)  // list is the first member
-            node.pointee.next = nil
-            node.pointee.prev = nil
+        for r in regions(in: head) {
+            listNode(r).pointee.next = nil
+            listNode(r).pointee.prev = nil
             if let f = r.pointee.free { f(dev, r) } else { memory.kfree(UnsafeRawPointer(r)) }
         }
-        head.pointee.next = head
-        head.pointee.prev = head
+        listInit(head)
     }
 
     /// Kernel: iommu_insert_resv_region: a copy of `new` (kmalloc'd) into `head`, which stays sorted by start
@@ -71,12 +74,7 @@ public enum ResvRegions {
                        memory: SimulatedMemory) -> Errno? {
         guard let nr = allocate(memory, start: new.pointee.start, length: new.pointee.length, prot: new.pointee.prot,
                                 type: new.pointee.type) else { return .noMemory }
-        var regions: [UnsafeMutablePointer<iommu_resv_region>] = []
-        var n = head.pointee.next
-        while let node = n, node != head {
-            n = node.pointee.next
-            regions.append(UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self))
-        }
+        var regions = regions(in: head)
         let at = regions.firstIndex {
             nr.pointee.start < $0.pointee.start
                 || (nr.pointee.start == $0.pointee.start && nr.pointee.type.rawValue <= $0.pointee.type.rawValue)
@@ -100,9 +98,8 @@ public enum ResvRegions {
                 memory.kfree(UnsafeRawPointer(r))
             }
         }
-        head.pointee.next = head
-        head.pointee.prev = head
-        for r in stack { append(r, to: head) }
+        listInit(head)
+        for r in stack { listAddTail(listNode(r), head) }
         return nil
     }
 
@@ -112,19 +109,14 @@ public enum ResvRegions {
                                 memory: SimulatedMemory) -> Errno? {
         for dev in devices {
             guard dev.pointee.iommu?.pointee.iommu_dev != nil else { break }
-            let regions = UnsafeMutablePointer<list_head>.allocate(capacity: 1)
-            defer { regions.deallocate() }
-            regions.pointee.next = regions
-            regions.pointee.prev = regions
-            get(dev, into: regions)
-            var error: Errno?
-            var n = regions.pointee.next
-            while let node = n, node != regions, error == nil {
-                n = node.pointee.next
-                error = insert(UnsafeMutableRawPointer(node).assumingMemoryBound(to: iommu_resv_region.self), into: head,
-                               memory: memory)
+            let error = withList { own -> Errno? in
+                get(dev, into: own)
+                defer { put(dev, own, memory: memory) }
+                for r in regions(in: own) {
+                    if let e = insert(r, into: head, memory: memory) { return e }
+                }
+                return nil
             }
-            put(dev, regions, memory: memory)
             if let error { return error }
         }
         return nil

@@ -4,7 +4,8 @@ import CSwiommuGlue
 
 @usableFromInline typealias ListNode = UnsafeMutablePointer<list_head>
 
-@inline(__always) func listInit(_ h: ListNode) {
+/// INIT_LIST_HEAD.
+@inlinable @inline(__always) public func listInit(_ h: UnsafeMutablePointer<list_head>) {
     h.pointee.next = h
     h.pointee.prev = h
 }
@@ -19,7 +20,8 @@ import CSwiommuGlue
     h.pointee.next = n
 }
 
-@inline(__always) func listAddTail(_ n: ListNode, _ h: ListNode) {
+/// list_add_tail.
+@inlinable @inline(__always) public func listAddTail(_ n: UnsafeMutablePointer<list_head>, _ h: UnsafeMutablePointer<list_head>) {
     let prev = h.pointee.prev!
     n.pointee.next = h
     n.pointee.prev = prev

@@ -157,9 +157,14 @@ extension SimulatedMemory {
         }
     }
 
-    private func kmallocLarge(size: Int, gfp: GFP, site: AllocationSite?) -> UnsafeMutableRawPointer? {
+    /// Kernel: get_order(size): the page block order kmalloc_large() takes for `size`.
+    private func largeOrder(_ size: Int) -> Int {
         let pages = (size + geometry.size - 1) >> geometry.shift
-        let order = pages <= 1 ? 0 : Int.bitWidth - (pages - 1).leadingZeroBitCount
+        return pages <= 1 ? 0 : Int.bitWidth - (pages - 1).leadingZeroBitCount
+    }
+
+    private func kmallocLarge(size: Int, gfp: GFP, site: AllocationSite?) -> UnsafeMutableRawPointer? {
+        let order = largeOrder(size)
         guard order <= geometry.maxOrder else {
             if !gfp.contains(.noWarn) {
                 Kernel.warn("kmalloc: size \(size) exceeds KMALLOC_MAX_SIZE \(geometry.size << geometry.maxOrder)")
@@ -321,10 +326,7 @@ extension SimulatedMemory {
         if size > 0 && size <= slabs.maxCacheSize {
             return slabs.caches[slabs.cacheIndex(size: size, lowMemory: false)].objectSize
         }
-        if size > 0 && size <= geometry.size << geometry.maxOrder {
-            let pages = (size + geometry.size - 1) >> geometry.shift
-            return geometry.size << (pages <= 1 ? 0 : Int.bitWidth - (pages - 1).leadingZeroBitCount)
-        }
+        if size > 0 && size <= geometry.size << geometry.maxOrder { return geometry.size << largeOrder(size) }
         return size
     }
 
