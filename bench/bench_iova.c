@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// make bench: the IOVA allocator (issue 4): the rcache fast path, alloc_iova churn in a large tree, the upstream
+// make bench: the IOVA allocator (issue 4): the rcache fast path, alloc_iova churn in a large domain, the upstream
 // fragmentation workload, a request that fits nowhere, and the memory a live allocation costs.
 #include <pthread.h>
 #include <stdio.h>
@@ -100,7 +100,7 @@ static void churn(long n)
 }
 
 /* The churn with `live` allocations (CHURN_LIVE for the target; fewer to see what the same steps cost when
- * the whole tree stays in cache). */
+ * the whole index stays in cache). */
 static void bench_churn(bool aligned, unsigned int live, const char *name, double target)
 {
 	struct swiommu_iova_stats st0, st1;
@@ -220,8 +220,8 @@ static void bench_full(void)
 	}
 	qsort(t, 32, sizeof(double), cmp_double);
 	bench_report("1,000,000 live, a size that fits nowhere: alloc_iova fails", t[16], "ns", 2000, false);
-	/* What the allocations cost: all the allocator holds (the struct iova slots and the tree inside them, its
-	 * tables, the pages touched) at 1,000,000 live, less what it held empty. */
+	/* What the allocations cost: all the allocator holds (the struct iova slots, each one's position and state,
+	 * the index, the pages touched) at 1,000,000 live, less what it held empty. */
 	swiommu_iova_get_stats(&dom, &st);
 	bench_report("memory per live allocation (the allocator's, less the empty domain's)",
 		     (double)(st.pool_bytes - empty.pool_bytes) / (double)st.allocations, "bytes", 32, false);
@@ -229,14 +229,14 @@ static void bench_full(void)
 		     (double)st.pool_bytes / (double)st.allocations, "bytes", 0, false);
 	bench_report("  of which the struct iova itself",
 		     (double)st.node_bytes / (double)st.allocations, "bytes", 0, false);
-	bench_report("  tree height, 1,000,000 live", (double)st.tree_height, "levels", 0, false);
+	bench_report("  index levels, 1,000,000 live", (double)st.tree_height, "levels", 0, false);
 	put_iova_domain(&dom);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
 /* The non-logarithmic case on purpose: 10,000 free runs of 6 granules, each starting one granule below a
  * multiple of 8 (so it holds 5 granules from an 8-aligned start: more than half of 8, fewer than 6), above a free
- * aligned 8 at the bottom. A size-aligned 6-granule request passes every subtree's summary and meets each run
+ * aligned 8 at the bottom. A size-aligned 6-granule request passes every block's summary and meets each run
  * before it fits. (Power-of-two sizes, and 3 and 5, are decided exactly by the summaries: 0 such gaps.) */
 
 #define ADV_GAPS	10000
@@ -298,7 +298,7 @@ static void run(void)
 	bench_fast_path();
 	bench_churn(true, CHURN_LIVE, "alloc_iova + __free_iova, 64K live, 1..64, 48-bit, aligned", 150);
 	bench_churn(false, CHURN_LIVE, "alloc_iova + __free_iova, 64K live, 1..64, 48-bit, unaligned", 150);
-	bench_churn(true, 4096, "  the aligned churn with 4K live (128 KiB: the tree stays in cache)", 0);
+	bench_churn(true, 4096, "  the aligned churn with 4K live (the index stays in cache)", 0);
 	bench_ring();
 	bench_fragmentation();
 	bench_full();

@@ -16,7 +16,6 @@ public enum CIOVADomain {
         c.pointee.start_pfn = CUnsignedLong(startPfn)
         c.pointee.anchor.pfn_lo = ~0
         c.pointee.anchor.pfn_hi = ~0
-        c.pointee.anchor.node.state = NodeState.anchor
         guard let d = IOVADomain(granule: granule, startPfn: IOVAPFN(startPfn), pageSize: pageSize,
                                  allowLargeGranule: allowLargeGranule) else { return }
         c.pointee.dma_32bit_pfn = CUnsignedLong(d.dma32Pfn)

@@ -41,8 +41,8 @@ extension IOVADomain {
         let p = tree.node(i)
         p.pointee.pfn_lo = CUnsignedLong(pfnLo)
         p.pointee.pfn_hi = CUnsignedLong(pfnHi)
-        p.pointee.node.state = NodeState.allocated
-        tree.cursor(insertionOf: i)
+        tree.pool.setState(i, NodeState.allocated)
+        tree.setInsertion(of: i)
         tree.insert(i)
         return handle(i)
     }

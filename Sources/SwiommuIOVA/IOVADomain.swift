@@ -55,16 +55,17 @@ public final class IOVADomain: @unchecked Sendable {
     /// Kernel: `cached_node`, `cached32_node` (pool indices; `NodePool.anchor` for the anchor).
     var cachedNode = NodePool.anchor
     var cached32Node = NodePool.anchor
-    /// The tree, at a fixed address reached through addressors: calls on it neither copy it nor pay for the
+    /// The index, at a fixed address reached through addressors: calls on it neither copy it nor pay for the
     /// dynamic exclusivity checks of a class's stored property (the domain's lock orders the accesses).
-    let treeStorage: UnsafeMutablePointer<GapTree>
-    var tree: GapTree {
+    let treeStorage: UnsafeMutablePointer<GapArray>
+    var tree: GapArray {
         unsafeAddress { UnsafePointer(treeStorage) }
         unsafeMutableAddress { treeStorage }
     }
-    /// The pool's `struct iova` slots (they never move), for the fast path's state stores outside the lock,
-    /// which must not access `tree` (a formal access of the whole tree, which writers modify under the lock).
-    let nodeBase: UnsafeMutableRawPointer
+    /// The pool's state bytes (they never move), for the fast path's state stores outside the lock, which must
+    /// not access `tree` (a formal access of the whole index, which writers modify under the lock).
+    let nodeStates: UnsafeMutablePointer<UInt8>
+    let stateLaneShift: Int
     /// The domain's lock: 0 free, 1 held. Kernel: `iova_rbtree_lock` (a spinlock).
     let lockWord = Atomic<Int>(0)
     /// The seqlock sequence of the tree: odd while a writer changes it.
@@ -89,13 +90,14 @@ public final class IOVADomain: @unchecked Sendable {
                         + "\(Kernel.hex(pageSize)) (swiommu_iova_allow_large_granule() permits it)")
             return nil
         }
-        guard let t = GapTree() else {
+        guard let t = GapArray() else {
             Kernel.warn("init_iova_domain: cannot reserve address space for the domain's nodes")
             return nil
         }
         treeStorage = .allocate(capacity: 1)
         treeStorage.initialize(to: t)
-        nodeBase = UnsafeMutableRawPointer(t.pool.base)
+        nodeStates = t.pool.states
+        stateLaneShift = t.pool.laneShift
         self.granule = granule
         shift = granule.trailingZeroBitCount
         self.startPfn = startPfn.rawValue
@@ -157,11 +159,13 @@ public final class IOVADomain: @unchecked Sendable {
     @inline(__always) func lo(_ i: UInt32) -> UInt64 { tree.lo(i) }
 
     /// Set the state of node `i`, which the calling thread owns (taken from or going into its rcache), without
-    /// the lock: a one-byte store to the state byte, which nothing else writes meanwhile.
+    /// the lock: a one-byte store to its state byte, which nothing else writes meanwhile.
     @inline(__always) func setStateUnlocked(_ i: UInt32, _ state: UInt8) {
-        nodeBase.storeBytes(of: state, toByteOffset: Int(truncatingIfNeeded: i) &* NodePool.stride &+ NodePool.stateOffset,
-                            as: UInt8.self)
+        nodeStates[NodePool.stateIndex(i, stateLaneShift)] = state
     }
+
+    /// The state of node `i`, read without the lock.
+    @inline(__always) func stateUnlocked(_ i: UInt32) -> UInt8 { nodeStates[NodePool.stateIndex(i, stateLaneShift)] }
     @inline(__always) func hi(_ i: UInt32) -> UInt64 { tree.hi(i) }
     @inline(__always) func handle(_ i: UInt32) -> IOVAHandle { IOVAHandle(UnsafeMutableRawPointer(tree.node(i))) }
 
@@ -177,7 +181,7 @@ public final class IOVADomain: @unchecked Sendable {
 
     /// Remove node `i` from the tree and return it to the pool, moving the cached nodes as the kernel does.
     /// Kernel: `remove_iova` (`__cached_rbnode_delete_update` + `rb_erase`) and `free_iova_mem`.
-    /// `i` must be in the tree (a descent by its pfn_lo reaches it).
+    /// `i` must be in the index (at the position it records).
     func removeLocked(_ i: UInt32) {
         let ilo = lo(i), ihi = hi(i)
         guard var next = tree.remove(i) else {
@@ -187,7 +191,7 @@ public final class IOVADomain: @unchecked Sendable {
         if next == NodePool.none { next = NodePool.anchor }
         if i == cached32Node || (ihi < dma32Pfn && ilo >= lo(cached32Node)) { cached32Node = next }
         if ilo < dma32Pfn { max32AllocSize = dma32Pfn }
-        if ilo >= lo(cachedNode) { cachedNode = next }
+        if ilo >= tree.loKnown(cachedNode) { cachedNode = next }
         if !lowered.isEmpty { lowered[i] = nil }
         tree.pool.release(i)
     }
@@ -196,7 +200,7 @@ public final class IOVADomain: @unchecked Sendable {
     public func free(pfn: IOVAPFN) {
         lockWriter()
         let i = tree.find(containing: pfn.rawValue)
-        let state = i == NodePool.none ? NodeState.free : tree.node(i).pointee.node.state
+        let state = i == NodePool.none ? NodeState.free : tree.pool.state(i)
         if state == NodeState.allocated { removeLocked(i) }
         unlockWriter()
         if i == NodePool.none {
@@ -211,7 +215,7 @@ public final class IOVADomain: @unchecked Sendable {
         lockWriter()
         // A slot of this pool: allocated and cached nodes are in the tree, free ones are not.
         let i = tree.pool.index(of: h.pointer)
-        let state = i.map { tree.node($0).pointee.node.state } ?? NodeState.free
+        let state = i.map { tree.pool.state($0) } ?? NodeState.free
         if let i, state == NodeState.allocated { removeLocked(i) }
         unlockWriter()
         if i == nil {
@@ -291,7 +295,7 @@ public final class IOVADomain: @unchecked Sendable {
         s.cached = rc.entries
         s.depotMagazines = rc.depotMagazines
         s.nodeBytes = tree.pool.live * MemoryLayout<iova>.stride
-        s.poolBytes = tree.pool.bytes + rc.bytes + GapTree.maxLevels * 24 + 4 * (GapTree.leafCapacity + 1) * 8
+        s.poolBytes = tree.bytes + rc.bytes
         s.cachedPfnLo = lo(cachedNode)
         s.cached32PfnLo = lo(cached32Node)
         s.max32AllocSize = max32AllocSize

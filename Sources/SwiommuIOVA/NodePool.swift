@@ -1,66 +1,62 @@
-// Storage for the allocator: each live allocation is one 32-byte C `struct iova` at a stable address, named inside
-// the allocator by a 27-bit index, and the index of all allocations (`GapTree`) lives in the private bytes of those
-// same slots, so that the allocator needs no memory beyond them.
+// Storage for the allocator: each live allocation is one 16-byte C `struct iova` at a stable address, named inside
+// the allocator by an index, with two side entries of its own: its position in the index (`GapArray`) and its
+// state.
 import CKernel
 import CSwiommuGlue
 import Glibc
 
-/// What a slot's `struct iova` holds. Kept in byte 15 of the slot (`node.state`), which the fast path writes without
-/// the tree's lock; nothing else ever stores to that byte.
+/// What a handle's `struct iova` holds. Kept in the pool's state byte of the handle, which the fast path writes
+/// without the domain's lock; nothing else ever stores to that byte meanwhile.
 @usableFromInline enum NodeState {
     static let free: UInt8 = 0        // on the pool's free list (or never used)
     static let allocated: UInt8 = 1   // alloc_iova, alloc_iova_fast, reserve_iova: the caller owns it
-    static let cached: UInt8 = 2      // freed by free_iova_fast into an rcache; still in the tree
-    static let anchor: UInt8 = 3      // the anchor at IOVA_ANCHOR, never in the tree
+    static let cached: UInt8 = 2      // freed by free_iova_fast into an rcache; still in the index
+    static let anchor: UInt8 = 3      // the anchor at IOVA_ANCHOR, position 0 of the index
 }
 
-/// A pool of 32-byte slots in one reservation of address space that never moves: slot i is at base + 32 i, pages
-/// are backed by the kernel as they are first touched, and a pointer converts to its index with a subtraction.
-///
-/// A slot has two tenants. Bytes 16-31 (`pfn_hi`, `pfn_lo`) and byte 15 (`node.state`) are the `struct iova` of
-/// the allocation with that index ("handle" i), if any. Bytes 0-14 are cell i of the index: `GapTree`'s nodes are
-/// runs of `cellsPerNode` cells (index node k is cells 8k ..< 8k + 8), allocated independently of the handles.
-/// The tree needs fewer cells than there are live allocations (see `GapTree`), so the memory used follows the
-/// largest number of allocations ever live: 32 bytes each. Handle index 0 is "none", 1 the anchor; index node 0
-/// is never used (its cells 0-7 stay zero). Kernel: the `iova_cache` kmem cache (`alloc_iova_mem`,
-/// `free_iova_mem`), and the memory of the rbtree's nodes, which is inside `struct iova` there too.
+/// A pool of handles in one reservation of address space that never moves: handle i's `struct iova` is at
+/// base + 16 i, its position in the index at `slotOf[i]`, its state at `states[stateIndex(i)]`; pages are backed
+/// by the kernel as they are first touched, and a pointer converts to its index with a subtraction. Handle index
+/// 0 is "none", 1 the anchor. Kernel: the `iova_cache` kmem cache (`alloc_iova_mem`, `free_iova_mem`).
 struct NodePool {
     static let none: UInt32 = 0
     static let anchor: UInt32 = 1
-    /// Handle indices fit in 27 bits (134 million allocations per domain): a tree entry holds one.
-    static let maxIndex: UInt32 = 0x07ff_ffff
-    /// Cells per index node, and the largest index node number (24 bits in a tree link).
-    static let cellsPerNode = 8
-    static let maxIndexNode: UInt32 = 0x00ff_ffff
-    /// Slots past this many are backed by transparent huge pages where the kernel offers them (fewer TLB misses
-    /// in large trees; small domains keep 4 KiB pages).
+    /// Handle indices fit in 26 bits (67 million allocations per domain).
+    static let maxIndex: UInt32 = 0x03ff_ffff
+    /// Handles past this many are backed by transparent huge pages where the kernel offers them (fewer TLB misses
+    /// in large domains; small domains keep 4 KiB pages).
     static let hugePageFrom = 1 << 16
     static let stride = MemoryLayout<iova>.stride
-    /// Where `node.state` sits in a slot (byte 15).
-    @inline(__always) static var stateOffset: Int { swiommu_glue_iova_state_offset() }
+    /// Bytes per handle: its `struct iova`, its position, its state.
+    static let handleBytes = NodePool.stride + 4 + 1
+    static let stateLanes = 8
 
     let base: UnsafeMutablePointer<iova>
+    let slotOf: UnsafeMutablePointer<UInt32>
+    /// The state bytes, in 8 lanes (handle i in lane i % 8): handles made one after the other, as two threads'
+    /// first allocations often are, keep their states in different cache lines, which those threads' fast paths
+    /// write without the lock.
+    let states: UnsafeMutablePointer<UInt8>
+    let laneShift: Int
     let raw: UnsafeMutableRawPointer
     let mappingBytes: Int
-    /// Slots available in the reservation, and index nodes (numbers 1 ..< this).
+    /// Handles available in the reservation.
     let capacity: UInt32
-    let indexNodeCapacity: UInt32
-    /// The handles (free ones threaded through `pfn_lo`) and the index nodes (free ones threaded through cell 0).
+    /// The handles (free ones threaded through `pfn_lo`).
     var handles: Numbers
-    var indexNodes: Numbers
 
     /// Handles given out and not freed (the anchor excluded); the next never-used handle index.
     var live: Int { handles.live }
     var nextFresh: UInt32 { handles.nextFresh }
 
-    /// Reserve address space for the largest pool the system allows, from 2^27 slots (4 GiB) down; nil when not
-    /// even 4096 slots can be had.
+    /// Reserve address space for the largest pool the system allows, from 2^26 handles down; nil when not even
+    /// 4096 can be had.
     init?() {
-        let stride = NodePool.stride
         var slots = Int(NodePool.maxIndex) + 1
         var m: UnsafeMutableRawPointer? = nil
         while slots >= 1 << 12 {
-            let r = mmap(nil, slots * stride, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            let r = mmap(nil, slots * NodePool.handleBytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
             if let r, r != MAP_FAILED {
                 m = r
                 break
@@ -69,19 +65,26 @@ struct NodePool {
         }
         guard let m else { return nil }
         raw = m
-        mappingBytes = slots * stride
+        mappingBytes = slots * NodePool.handleBytes
         capacity = UInt32(slots)
-        indexNodeCapacity = min(NodePool.maxIndexNode + 1, UInt32(slots / NodePool.cellsPerNode))
         handles = Numbers(first: 2, limit: capacity)
-        indexNodes = Numbers(first: 1, limit: indexNodeCapacity)
         base = m.bindMemory(to: iova.self, capacity: slots)
+        slotOf = (m + slots * NodePool.stride).bindMemory(to: UInt32.self, capacity: slots)
+        states = (m + slots * (NodePool.stride + 4)).bindMemory(to: UInt8.self, capacity: slots)
+        laneShift = (slots / NodePool.stateLanes).trailingZeroBitCount
         if slots > NodePool.hugePageFrom {
-            _ = madvise(m + NodePool.hugePageFrom * stride, (slots - NodePool.hugePageFrom) * stride, MADV_HUGEPAGE)
+            _ = madvise(m + NodePool.hugePageFrom * NodePool.stride, (slots - NodePool.hugePageFrom) * NodePool.stride,
+                        MADV_HUGEPAGE)
         }
         let a = node(NodePool.anchor)
         a.pointee.pfn_lo = ~0
         a.pointee.pfn_hi = ~0
-        a.pointee.node.state = NodeState.anchor
+        states[NodePool.stateIndex(NodePool.anchor, laneShift)] = NodeState.anchor
+    }
+
+    /// Where handle `i`'s state byte is in `states`.
+    @inline(__always) static func stateIndex(_ i: UInt32, _ laneShift: Int) -> Int {
+        Int(truncatingIfNeeded: i & 7) &<< laneShift | Int(truncatingIfNeeded: i &>> 3)
     }
 
     // MARK: Handles
@@ -89,14 +92,17 @@ struct NodePool {
     /// The `struct iova` at index `i` (a valid, allocated-once index).
     @inline(__always) func node(_ i: UInt32) -> UnsafeMutablePointer<iova> { base + Int(truncatingIfNeeded: i) }
 
-    /// The node at index `i`, for a reader that does not hold the lock and may have read `i` from a node being
-    /// rewritten: nil when `i` is outside the reservation (inside it, every slot can be read).
+    /// The node at index `i`, for a reader that does not hold the lock and may have read `i` from an entry being
+    /// rewritten: nil when `i` is outside the reservation (inside it, every handle can be read).
     @inline(__always) func checkedNode(_ i: UInt32) -> UnsafeMutablePointer<iova>? {
         i < capacity ? base + Int(truncatingIfNeeded: i) : nil
     }
 
-    /// A handle in state `free` (the caller sets its range and state), or nil when the reservation is full. Its
-    /// bytes 0-14 belong to the tree and are left alone.
+    /// The state of handle `i`.
+    @inline(__always) func state(_ i: UInt32) -> UInt8 { states[NodePool.stateIndex(i, laneShift)] }
+    @inline(__always) func setState(_ i: UInt32, _ s: UInt8) { states[NodePool.stateIndex(i, laneShift)] = s }
+
+    /// A handle in state `free` (the caller sets its range and state), or nil when the reservation is full.
     @inline(__always) mutating func allocate() -> UInt32? {
         let b = base
         return handles.take { UInt32(truncatingIfNeeded: b[Int($0)].pfn_lo) }
@@ -104,7 +110,7 @@ struct NodePool {
 
     mutating func release(_ i: UInt32) {
         let b = base
-        b[Int(i)].node.state = NodeState.free
+        setState(i, NodeState.free)
         handles.give(i) { b[Int($0)].pfn_lo = CUnsignedLong($1) }
     }
 
@@ -116,41 +122,14 @@ struct NodePool {
         return UInt32(off / stride)
     }
 
-    // MARK: Index nodes
-
-    /// Cell `c` of index node `n`: 15 bytes the tree owns, then the state byte of the handle in the same slot.
-    @inline(__always) func cell(_ n: UInt32, _ c: Int) -> UnsafeMutableRawPointer { NodePool.cell(raw, n, c) }
-
-    @inline(__always) static func cell(_ raw: UnsafeMutableRawPointer, _ n: UInt32,
-                                       _ c: Int) -> UnsafeMutableRawPointer {
-        raw + (Int(truncatingIfNeeded: n) &* NodePool.cellsPerNode &+ c) &* NodePool.stride
-    }
-
-    /// Whether index node `n` can be read (for a reader without the lock, which may have read `n` from a cell
-    /// being rewritten): inside the reservation, every node can be.
-    @inline(__always) func isIndexNode(_ n: UInt32) -> Bool { n != 0 && n < indexNodeCapacity }
-
-    /// Whether `k` more index nodes can be had without failing.
-    @inline(__always) func canAllocateIndexNodes(_ k: Int) -> Bool { indexNodes.available >= k }
-
-    /// An index node whose cells the caller overwrites; nil when the reservation is full.
-    mutating func allocateIndexNode() -> UInt32? {
-        let r = raw
-        return indexNodes.take { UInt32(truncatingIfNeeded: NodePool.cell(r, $0, 0).load(as: UInt64.self)) }
-    }
-
-    mutating func releaseIndexNode(_ n: UInt32) {
-        let r = raw
-        indexNodes.give(n) { NodePool.cell(r, $0, 0).storeBytes(of: UInt64($1), as: UInt64.self) }
-    }
-
     // MARK: Footprint
 
-    /// Slots in use by either tenant at their high-water marks: the memory the allocator's allocations cost.
-    var usedSlots: Int { max(Int(handles.nextFresh), Int(indexNodes.nextFresh) * NodePool.cellsPerNode) }
-
-    /// The memory the pool has touched, rounded up to pages.
-    var bytes: Int { (usedSlots * NodePool.stride + 4095) & ~4095 }
+    /// The memory the pool has touched (its arrays up to the high-water mark of the handles), rounded up to pages.
+    var bytes: Int {
+        let n = Int(handles.nextFresh)
+        return ((n * NodePool.stride + 4095) & ~4095) + ((n * 4 + 4095) & ~4095)
+            + NodePool.stateLanes * ((n / NodePool.stateLanes + 1 + 4095) & ~4095)
+    }
 
     func destroy() {
         munmap(raw, mappingBytes)

@@ -257,7 +257,7 @@ extension IOVADomain {
         }
         atomicMemoryFence(ordering: .acquiring)
         let r = LockFreeLookup(index: i, lo: UInt64(n.pointee.pfn_lo), hi: UInt64(n.pointee.pfn_hi),
-                               state: n.pointee.node.state)
+                               state: stateUnlocked(i))
         atomicMemoryFence(ordering: .acquiring)
         return swiommu_glue_atomic_load_long(sequence) == s1 ? r
             : LockFreeLookup(index: NodePool.none, lo: 0, hi: 0, state: 0)
@@ -277,7 +277,7 @@ extension IOVADomain {
     @inline(never) func freeFastChecked(pfn: UInt64, size: UInt64, sizeClass c: Int) {
         lockWriter()
         let i = tree.find(containing: pfn)
-        let state = i == NodePool.none ? NodeState.free : tree.node(i).pointee.node.state
+        let state = i == NodePool.none ? NodeState.free : tree.pool.state(i)
         let (ilo, ihi) = i == NodePool.none ? (0, 0) : (lo(i), hi(i))
         // A node a reservation lowered is still freed by the pfn it was allocated with.
         let start = lowered.isEmpty || i == NodePool.none ? ilo : lowered[i] ?? ilo
@@ -309,7 +309,7 @@ extension IOVADomain {
             let (x, torn) = tree.findLockFree(pfn)
             if x != NodePool.none, let p = tree.pool.checkedNode(x) {
                 let l = UInt64(p.pointee.pfn_lo), h = UInt64(p.pointee.pfn_hi)
-                if pfn <= h { r = LockFreeLookup(index: x, lo: l, hi: h, state: p.pointee.node.state) }
+                if pfn <= h { r = LockFreeLookup(index: x, lo: l, hi: h, state: stateUnlocked(x)) }
             }
             atomicMemoryFence(ordering: .acquiring)
             if !torn && swiommu_glue_atomic_load_long(sequence) == s1 { return r }
@@ -318,7 +318,7 @@ extension IOVADomain {
         defer { unlock() }
         let i = tree.find(containing: pfn)
         if i == NodePool.none { return LockFreeLookup(index: i, lo: 0, hi: 0, state: 0) }
-        return LockFreeLookup(index: i, lo: lo(i), hi: hi(i), state: tree.node(i).pointee.node.state)
+        return LockFreeLookup(index: i, lo: lo(i), hi: hi(i), state: tree.pool.state(i))
     }
 
     // MARK: Slots
@@ -517,7 +517,7 @@ extension IOVADomain {
     /// Free a cached range to the tree. Kernel: the loop body of `iova_magazine_free_pfns`.
     func freeCachedRangeLocked(pfn: UInt64, index: UInt32) {
         var i = index
-        if !(tree.node(i).pointee.node.state == NodeState.cached && lo(i) <= pfn && pfn <= hi(i)) {
+        if !(tree.pool.state(i) == NodeState.cached && lo(i) <= pfn && pfn <= hi(i)) {
             i = tree.find(containing: pfn)
             guard i != NodePool.none else {
                 Kernel.warn("iova_magazine_free_pfns: cached pfn \(Kernel.hex(pfn)) is not in the tree")

@@ -1,6 +1,7 @@
-// The gap tree's rarer paths, each against the reference: saturated gaps, reservations that lower a node with
-// a saturated gap, the fit summaries that keep size-aligned searches logarithmic, and every shape change of the
-// B-tree (edge and middle splits of leaves and inner nodes, refills, merges, a new and a lost root).
+// The index's rarer paths, each against the reference: saturated gaps, reservations that lower a node with a
+// saturated gap, the fit summaries that keep size-aligned searches logarithmic, and every change of the gapped
+// array's layout (shifts either way, rebalanced windows, appends below everything, the sweep that packs it, the
+// summary levels growing).
 import Testing
 @testable import SwiommuIOVA
 
@@ -77,9 +78,9 @@ import Testing
         }
     }
 
-    /// Fill top-down (splits at the front), churn (splits and merges in the middle), reserve bottom-up (splits at
-    /// the end), then drain in three orders (refills, merges, empty edge nodes, the root going away), comparing
-    /// with the reference and checking the invariants after every call.
+    /// Fill top-down (appends below everything), churn (shifts and rebalanced windows in the middle), reserve
+    /// bottom-up (insertions next to the anchor), then drain in three orders (the sweep packing the array as it
+    /// empties), comparing with the reference and checking the invariants after every call.
     @Test func everyShapeChangeKeepsTheTreeExact() throws {
         var rng = SplitMix64(seed: 41)
         for drainOrder in 0..<3 {
@@ -137,15 +138,19 @@ import Testing
                 let k = drainOrder == 0 ? 0 : drainOrder == 1 ? live.count - 1 : Int.random(in: 0..<live.count, using: &rng)
                 guard free(k) else { return }
             }
-            #expect(maxLevels >= 4, "the tree grew to \(maxLevels) levels only")
+            // Over 256 positions: the positions and two summary levels.
+            #expect(maxLevels >= 3, "the index grew to \(maxLevels) levels only")
             #expect(d.statistics.treeHeight == 0 && d.allocationCount == 0)
             d.destroy()
         }
     }
 
-    /// The tree lives in the slots of the allocations: after a top-down fill and a churn, the allocator holds no
-    /// more than 32 bytes per live allocation (plus its fixed tables).
-    @Test func theTreeCostsNoMemoryBeyondTheSlots() throws {
+    /// After a top-down fill and a churn, the allocator holds about 33 bytes per live allocation, plus a fixed
+    /// part (each of its arrays rounded up to pages): 21 per allocation (its 16-byte struct iova, its position, its
+    /// state) and under 9 per position of the index (its gap word and handle, and its shares of the occupancy
+    /// bits and of the summaries), with at most a third more positions than allocations before the sweep packs
+    /// them. (`make bench` reports 31.7 bytes at 1,000,000 live allocations, where the fixed part vanishes.)
+    @Test func theIndexCostsAboutThirtyThreeBytesPerAllocation() throws {
         var rng = SplitMix64(seed: 42)
         let (d, _) = try domains()
         var live: [IOVAHandle] = []
@@ -161,7 +166,8 @@ import Testing
         }
         #expect(d.checkInvariants().isEmpty)
         let st = d.statistics
-        #expect(st.poolBytes <= 32 * st.allocations + 64 * 1024, "\(st.poolBytes) bytes for \(st.allocations)")
+        #expect(st.poolBytes <= 21 * st.allocations + 9 * (st.allocations * 4 / 3 + 256) + 128 * 1024,
+                "\(st.poolBytes) bytes for \(st.allocations)")
         d.destroy()
     }
 }

@@ -4,11 +4,10 @@
  * kernel's allocation policy address for address, over a logarithmic search.
  *
  * What differs from the kernel, on purpose (swiommu's README has the whole list):
- * - struct iova keeps pfn_hi and pfn_lo; in place of a struct rb_node it has 16 private bytes (struct
- *   swiommu_iova_links) that hold a cell of the allocator's index, so a live allocation costs 32 bytes
- *   and nothing more. Every allocation made by any call (alloc_iova(), alloc_iova_fast(),
- *   reserve_iova()) is a struct iova that find_iova() returns; its address stays valid until the
- *   allocation is freed.
+ * - struct iova is pfn_hi and pfn_lo alone (16 bytes): the kernel's struct rb_node is not in it, the
+ *   allocator's index lives beside the allocations, and a live allocation costs about 32 bytes in all.
+ *   Every allocation made by any call (alloc_iova(), alloc_iova_fast(), reserve_iova()) is a struct iova
+ *   that find_iova() returns; its address stays valid until the allocation is freed.
  * - struct iova_domain is fixed in size and may be embedded, as users do; the allocator's state hangs
  *   off its swiommu field. Users may read granule, start_pfn, dma_32bit_pfn, max32_alloc_size and
  *   rcaches (non-NULL once iova_domain_init_rcaches() succeeded); the kernel's rbroot, cached_node and
@@ -27,21 +26,8 @@
 #include <linux/types.h>
 #include <linux/kernel.h>
 
-/**
- * struct swiommu_iova_links - swiommu's bytes inside struct iova, in place of the kernel's struct rb_node.
- * Private to the allocator: do not read or write them.
- * @cell: one cell of the allocator's index, a B-tree ordered by pfn_lo whose nodes are runs of these
- *	cells (which node it belongs to has nothing to do with the allocation in the same struct iova).
- * @state: free, allocated, or cached in an rcache (written without the allocator's lock).
- */
-struct swiommu_iova_links {
-	u8 cell[15];
-	u8 state;
-};
-
 /* iova structure: an allocated range of granules, pfn_lo..pfn_hi inclusive. */
 struct iova {
-	struct swiommu_iova_links node;	/* swiommu: in place of the kernel's struct rb_node */
 	unsigned long	pfn_hi; /* Highest allocated pfn */
 	unsigned long	pfn_lo; /* Lowest allocated pfn */
 };

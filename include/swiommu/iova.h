@@ -78,13 +78,14 @@ bool swiommu_iova_allow_large_granule(bool allow);
  * @allocations: live struct iova (allocated, reserved or cached in an rcache), the anchor excluded.
  * @cached: ranges held by the rcaches (magazines of every thread and the depots).
  * @depot_magazines: full magazines in the depots, all size classes.
- * @node_bytes: bytes of the struct iova slots that are in use (32 per allocation).
- * @pool_bytes: all memory the domain's allocator holds: node slots (used and free), its tables, its
- *	magazines and per-thread state.
+ * @node_bytes: bytes of the struct iova that are in use (16 per allocation).
+ * @pool_bytes: all memory the domain's allocator holds: struct iova slots (used and free) with each one's
+ *	position and state, the index (positions, their summary levels), its magazines and per-thread state.
  * @cached_pfn_lo: pfn_lo of the cached node (the kernel's cached_node; ~0UL for the anchor).
  * @cached32_pfn_lo: pfn_lo of the 32-bit cached node (cached32_node; ~0UL for the anchor).
  * @max32_alloc_size: the kernel's max32_alloc_size.
- * @tree_height: the height of the allocator's balanced tree (0 when empty).
+ * @tree_height: the levels of the allocator's index in use: its positions and the summary levels above them
+ *	(0 when empty).
  * @misaligned_gaps: gaps a size-aligned search met that were long enough but held no aligned start, so that
  *	the search went on to the next one (the part of the search that is not logarithmic), since init.
  */
@@ -111,8 +112,9 @@ struct swiommu_iova_stats {
 int swiommu_iova_get_stats(struct iova_domain *iovad, struct swiommu_iova_stats *stats);
 
 /**
- * swiommu_iova_check() - check the domain's internal invariants: tree order, no overlaps, balance, the
- * gap augmentation, node states and counts, cached nodes in the tree, rcache contents. Each problem
+ * swiommu_iova_check() - check the domain's internal invariants: the index's order, no overlaps, each
+ * allocation's recorded position, the gaps and summaries, node states and counts, cached nodes in the
+ * index, rcache contents. Each problem
  * found is a WARN record naming it. Call it while no other thread allocates or frees in the domain (it is
  * safe meanwhile, but a range moving between a thread's rcache and the tree can look inconsistent).
  * @iovad: the domain.

@@ -46,16 +46,8 @@ static inline size_t swiommu_glue_page_node_offset(void)
 	return offsetof(struct page, swiommu.node);
 }
 
-/* Where a struct iova keeps its state byte (SwiommuIOVA.NodeState): a constant, where Swift's
- * MemoryLayout.offset(of:) is a lazily initialised global read on every fast-path call. */
-static inline size_t swiommu_glue_iova_state_offset(void)
-{
-	return offsetof(struct iova, node.state);
-}
-
-/* SwiommuIOVA.GapTree addresses its cells as 32-byte strides with the state byte last (byte 15). */
-_Static_assert(sizeof(struct iova) == 32 && offsetof(struct iova, node.state) == 15,
-	       "struct iova: the allocator's cells are 15 bytes at a 32-byte stride, the state byte after them");
+/* SwiommuIOVA.NodePool keeps struct iova at a 16-byte stride, its state and index position beside it. */
+_Static_assert(sizeof(struct iova) == 16, "struct iova: pfn_hi and pfn_lo alone");
 
 /* &platform_bus_type (Swift would take the address of a copy). */
 static inline const struct bus_type *swiommu_glue_platform_bus(void)
