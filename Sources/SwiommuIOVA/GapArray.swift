@@ -19,8 +19,10 @@ import Glibc
 /// positions for its allocations, a sweep packs it again, a few positions per update (no pause).
 ///
 /// Level 0 is the positions' gap words; level k holds the summary of 16^k positions at index p >> 4k. Each
-/// position also has a bit in `occupancy`, and level k >= 1 of `notLo` holds ~(the lowest pfn_lo) of its
-/// positions (0 when empty), for lookups by pfn.
+/// position also has a bit in `occupancy`, and level k >= 1 of `notLo` holds ~(a lower bound of the lowest
+/// pfn_lo) of its positions, for lookups by pfn: lowered without reading any struct iova when an entry arrives
+/// (to its own pfn_lo, or to the bound of the block it left), never raised when one leaves; a lookup that finds
+/// a block's bound too low makes it exact again.
 ///
 /// A gap word: bits 0-19 the free granules between an allocation and the one below it (for the lowest, its
 /// pfn_lo: the granules from 0), saturated; bits 20-31 the gap's fit bits, of which bit 20 (`present`) is set in
@@ -176,7 +178,6 @@ struct GapArray {
         ids[0] = NodePool.anchor
         pool.slotOf[Int(NodePool.anchor)] = 0
         setOccupied(0)
-        fixLowest(0)
     }
 
     func destroy() {
@@ -419,24 +420,27 @@ struct GapArray {
         }
     }
 
-    /// The lowest pfn_lo of position `s`'s block may have changed: recompute it and the levels above while they
-    /// change.
-    @inline(__always) mutating func fixLowest(_ s: UInt32) {
-        let b = s &>> 4
-        let o = blockOccupancy(b)
-        let v: UInt64 = o == 0 ? 0 : ~lo(ids[Int(truncatingIfNeeded: b &<< 4 &+ UInt32(31 &- o.leadingZeroBitCount))])
-        let l1 = notLoLevels[1]
-        if l1[Int(truncatingIfNeeded: b)] == v { return }
-        l1[Int(truncatingIfNeeded: b)] = v
-        var k = 2
+    /// An entry with pfn_lo `l` is at position `s` now: lower the bounds above it to `l` where they are higher.
+    @inline(__always) mutating func lowerBound(_ s: UInt32, _ l: UInt64) { lowerBound(s, notLo: ~l) }
+
+    /// The same with ~pfn_lo (or with another block's `notLo`, a bound of every entry that came from there).
+    @inline(__always) mutating func lowerBound(_ s: UInt32, notLo v: UInt64) {
+        var k = 1
         while k <= top {
             let c = Int(truncatingIfNeeded: s &>> UInt32(4 &* k))
-            let m = swiommu_iova_max16(notLoLevels[k &- 1] + c &<< 4)
             let level = notLoLevels[k]
-            if level[c] == m { return }
-            level[c] = m
+            if level[c] >= v { return }
+            level[c] = v
             k &+= 1
         }
+    }
+
+    /// Make block `b`'s bound exact again (the pfn_lo of its last entry): its bound was too low for a lookup.
+    /// The levels above keep theirs (lower, still bounds).
+    @inline(__always) mutating func exactBound(_ b: UInt32) {
+        let o = blockOccupancy(b)
+        notLoLevels[1][Int(truncatingIfNeeded: b)] =
+            o == 0 ? 0 : ~lo(ids[Int(truncatingIfNeeded: b &<< 4 &+ UInt32(31 &- o.leadingZeroBitCount))])
     }
 
     /// Whether `s` is the last occupied position of its block (whose pfn_lo is the block's lowest).
@@ -444,12 +448,11 @@ struct GapArray {
         blockOccupancy(s &>> 4) &>> (s & 15) <= 1
     }
 
-    /// The summaries and lowest pfn_los of every block in positions [lo, hi].
+    /// The summaries of every block in positions [lo, hi].
     mutating func fixRange(_ lo: UInt32, _ hi: UInt32) {
         var t = lo & ~15
         while t <= hi {
             fixUp(t)
-            fixLowest(t)
             t &+= 16
         }
     }
@@ -459,29 +462,59 @@ struct GapArray {
     // The lookups below that may not be inlined are `mutating` only so that the array is passed by reference:
     // a non-mutating call through the domain's addressor copies the whole struct first.
 
+    /// The first block (level 1 index) at or after block `from` whose bound admits `key` (~pfn), or UInt32.max:
+    /// up the levels to the first entry at or after the path, then down its first admitting children; a parent
+    /// whose children all have higher bounds now (made exact since) is skipped whole.
+    @inline(__always) func firstBlock(from: UInt32, key: UInt64) -> UInt32 {
+        var x = from
+        restart: while true {
+            if x &<< 4 >= end { return UInt32.max }
+            var k = 1
+            var i = x
+            while true {
+                let b = i & ~15
+                let m = swiommu_iova_at_least_mask16(notLoLevels[k] + Int(truncatingIfNeeded: b), key)
+                    & (0xffff &<< (i & 15))
+                if m != 0 {
+                    i = b &+ UInt32(m.trailingZeroBitCount)
+                    break
+                }
+                k &+= 1
+                if k > top { return UInt32.max }
+                i = (i &>> 4) &+ 1
+            }
+            while k > 1 {
+                k &-= 1
+                i &<<= 4
+                let m = swiommu_iova_at_least_mask16(notLoLevels[k] + Int(truncatingIfNeeded: i), key)
+                if m == 0 {
+                    x = (i &+ 16) &<< UInt32(4 &* (k &- 1))
+                    continue restart
+                }
+                i &+= UInt32(m.trailingZeroBitCount)
+            }
+            return i
+        }
+    }
+
     /// The first position (the highest allocation) whose pfn_lo is at most `pfn`, or `end`; the anchor is never
-    /// one (pfn < ~0).
+    /// one (pfn < ~0). A block whose bound was too low is made exact on the way.
     mutating func firstAtMost(_ pfn: UInt64) -> UInt32 {
         if pfn == ~0 { return end }
         let key = ~pfn
-        var k = top
-        var i: UInt32 = 0
+        var b: UInt32 = 0
         while true {
-            let j = swiommu_iova_first_at_least16(notLoLevels[k] + Int(truncatingIfNeeded: i), key)
-            if j == 16 { return end }
-            i &+= j
-            if k == 1 { break }
-            k &-= 1
-            i &<<= 4
+            b = firstBlock(from: b, key: key)
+            if b == UInt32.max { return end }
+            var o = blockOccupancy(b)
+            while o != 0 {
+                let t = b &<< 4 &+ UInt32(o.trailingZeroBitCount)
+                if lo(ids[Int(truncatingIfNeeded: t)]) <= pfn { return t }
+                o &= o &- 1
+            }
+            exactBound(b)
+            b &+= 1
         }
-        let b = i &<< 4
-        var o = blockOccupancy(i)
-        while o != 0 {
-            let t = b &+ UInt32(o.trailingZeroBitCount)
-            if lo(ids[Int(truncatingIfNeeded: t)]) <= pfn { return t }
-            o &= o &- 1
-        }
-        return end
     }
 
     /// The node containing `pfn`, or `none`. Kernel: `private_find_iova`.
@@ -541,30 +574,26 @@ struct GapArray {
     /// never a fault or a loop.
     @inline(__always) func findLockFree(_ pfn: UInt64) -> (index: UInt32, torn: Bool) {
         if pfn == ~0 { return (NodePool.none, false) }
+        guard top >= 1 && top < GapArray.levels && end <= capacity else { return (NodePool.none, true) }
         let key = ~pfn
-        var k = top
-        guard k >= 1 && k < GapArray.levels else { return (NodePool.none, true) }
-        var i: UInt32 = 0
-        while true {
-            let j = swiommu_iova_first_at_least16(notLoLevels[k] + Int(truncatingIfNeeded: i), key)
-            if j == 16 { return (NodePool.none, false) }
-            i &+= j
-            if k == 1 { break }
-            k &-= 1
-            i &<<= 4
-            guard i &<< UInt32(4 &* k) < capacity else { return (NodePool.none, true) }
+        var b: UInt32 = 0
+        // Blocks with bounds too low are rare (a lookup under the lock fixes each one it meets): a reader that
+        // meets several gives up, and takes the lock.
+        for _ in 0..<8 {
+            b = firstBlock(from: b, key: key)
+            if b == UInt32.max { return (NodePool.none, false) }
+            guard b &<< 4 < capacity else { return (NodePool.none, true) }
+            var o = blockOccupancy(b)
+            while o != 0 {
+                let t = b &<< 4 &+ UInt32(o.trailingZeroBitCount)
+                let x = ids[Int(truncatingIfNeeded: t)]
+                guard let p = pool.checkedNode(x) else { return (NodePool.none, true) }
+                if UInt64(p.pointee.pfn_lo) <= pfn { return (x, false) }
+                o &= o &- 1
+            }
+            b &+= 1
         }
-        guard i &<< 4 < capacity else { return (NodePool.none, true) }
-        let b = i &<< 4
-        var o = blockOccupancy(i)
-        while o != 0 {
-            let t = b &+ UInt32(o.trailingZeroBitCount)
-            let x = ids[Int(truncatingIfNeeded: t)]
-            guard let p = pool.checkedNode(x) else { return (NodePool.none, true) }
-            if UInt64(p.pointee.pfn_lo) <= pfn { return (x, false) }
-            o &= o &- 1
-        }
-        return (NodePool.none, false)
+        return (NodePool.none, true)
     }
 
     // MARK: The allocation search
@@ -700,7 +729,7 @@ struct GapArray {
             }
             growUp(s, zw)
         }
-        if lastInBlock(s) { fixLowest(s) }
+        lowerBound(s, zlo)
         if end > GapArray.span(top) { raiseTop() }
         if sweeping { sweepStep() }
     }
@@ -800,6 +829,8 @@ struct GapArray {
         ids[fi] = 0
         clearOccupied(f)
         moves &+= 1
+        // The bound of the block it left bounds its pfn_lo.
+        if (f ^ t) &>> 4 != 0 { lowerBound(t, notLo: notLoLevels[1][Int(truncatingIfNeeded: f &>> 4)]) }
     }
 
     /// Position `s` was just occupied: keep the sweep's run [sweepWrite, sweepRead) empty (an entry inside it is
@@ -834,6 +865,13 @@ struct GapArray {
                 }
             }
             if n &* GapArray.windowFill > (hi &- lo) &* (GapArray.windowFill &- 1) { continue }
+            // A bound of every entry in the window, for each block they land in.
+            var bound: UInt64 = 0
+            var blk = lo &>> 4
+            while blk <= (hi &- 1) &>> 4 {
+                bound = max(bound, notLoLevels[1][Int(truncatingIfNeeded: blk)])
+                blk &+= 1
+            }
             var k = 0
             t = lo
             while t < hi && t < end {
@@ -859,6 +897,11 @@ struct GapArray {
                 if t &+ 1 > end { end = t &+ 1 }
             }
             moves &+= k
+            blk = lo &>> 4
+            while blk <= (hi &- 1) &>> 4 {
+                if blockOccupancy(blk) != 0 { lowerBound(blk &<< 4, notLo: bound) }
+                blk &+= 1
+            }
             if !occupied(end &- 1) { end = previousOccupied(end &- 1) &+ 1 }
             if end > highWater { highWater = end }
             fixRange(lo, hi &- 1)
@@ -876,7 +919,6 @@ struct GapArray {
         let si = Int(truncatingIfNeeded: s)
         let a = previousOccupied(s)
         let succ = ids[Int(truncatingIfNeeded: a)]
-        let last = lastInBlock(s)
         let zw = words[si]
         if a != 0 {
             let b = bottom(s)
@@ -899,7 +941,6 @@ struct GapArray {
         // A successor in the same block took over z's gap and more: the block's summary stays.
         if (a == 0 || a &>> 4 != s &>> 4)
             && !GapArray.keeps(wordLevels[1][Int(truncatingIfNeeded: s &>> 4)], old: zw, new: 0) { fixUpShrunk(s) }
-        if last { fixLowest(s) }
         if sweeping {
             sweepStep()
         } else if Int(end) > count &+ count / GapArray.sweepAt &+ 256 {
@@ -969,7 +1010,7 @@ struct GapArray {
         if knownHandle == z { knownLo = newLo }
         words[Int(truncatingIfNeeded: s)] = gapWord(lo: newLo, gap: newLo &- b)
         fixUp(s)
-        fixLowest(s)
+        lowerBound(s, newLo)
     }
 
     // MARK: Whole array
@@ -1016,6 +1057,5 @@ struct GapArray {
         top = 1
         ids[0] = NodePool.anchor
         setOccupied(0)
-        fixLowest(0)
     }
 }

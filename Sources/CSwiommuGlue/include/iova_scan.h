@@ -92,14 +92,14 @@ static inline uint64_t swiommu_iova_max16(const uint64_t *p)
 	return m;
 }
 
-/* The first of the 16 values at p that is at least x, or 16. */
-static inline uint32_t swiommu_iova_first_at_least16(const uint64_t *p, uint64_t x)
+/* Bit i set when value i of the 16 at p is at least x. */
+static inline uint32_t swiommu_iova_at_least_mask16(const uint64_t *p, uint64_t x)
 {
 	uint32_t m = 0;
 
 	for (int i = 0; i < 16; i++)
 		m |= (uint32_t)(p[i] >= x) << i;
-	return m ? (uint32_t)__builtin_ctz(m) : 16;
+	return m;
 }
 
 #endif /* _SWIOMMU_IOVA_SCAN_H */
