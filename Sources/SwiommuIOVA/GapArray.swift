@@ -443,11 +443,6 @@ struct GapArray {
             o == 0 ? 0 : ~lo(ids[Int(truncatingIfNeeded: b &<< 4 &+ UInt32(31 &- o.leadingZeroBitCount))])
     }
 
-    /// Whether `s` is the last occupied position of its block (whose pfn_lo is the block's lowest).
-    @inline(__always) func lastInBlock(_ s: UInt32) -> Bool {
-        blockOccupancy(s &>> 4) &>> (s & 15) <= 1
-    }
-
     /// The summaries of every block in positions [lo, hi].
     mutating func fixRange(_ lo: UInt32, _ hi: UInt32) {
         var t = lo & ~15
@@ -538,12 +533,6 @@ struct GapArray {
     mutating func highest(loBelow key: UInt64) -> UInt32 {
         if key == 0 { return NodePool.none }
         let t = firstAtMost(key &- 1)
-        return t < end ? ids[Int(truncatingIfNeeded: t)] : NodePool.none
-    }
-
-    /// Kernel: `rb_prev`.
-    mutating func predecessor(_ i: UInt32) -> UInt32 {
-        let t = nextOccupied(position(i))
         return t < end ? ids[Int(truncatingIfNeeded: t)] : NodePool.none
     }
 
