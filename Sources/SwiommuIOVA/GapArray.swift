@@ -85,8 +85,8 @@ struct GapArray {
     let scratch: UnsafeMutablePointer<UInt64>
     /// One past the last occupied position, and the most it ever was (the memory touched).
     var end: UInt32 = 1
-    /// The highest level kept: levels 1 ... top are exact, and the 16 entries of level `top` cover every position
-    /// below `end` (end <= 16^(top + 1)); the levels above are not read.
+    /// The highest level kept: levels 1 ... top are maintained, and the 16 entries of level `top` cover every
+    /// position below `end` (end <= 16^(top + 1)); the levels above are not read.
     var top = 1
     var highWater: UInt32 = 1
     var count = 0
@@ -110,7 +110,8 @@ struct GapArray {
     var sweepWrite: UInt32 = 0
     var sweepRead: UInt32 = 0
     var sweepKept = 0
-    /// Moves of entries between positions (shifts, rebalances, the sweep), for the statistics.
+    /// Moves of entries between positions (shifts, rebalances, the sweep): `insert` compares it before and after
+    /// `place` to learn whether entries moved.
     var moves = 0
     /// The positions a shift in `place` moved entries between (their summaries are the caller's to fix).
     var movedLow: UInt32 = 0
@@ -144,19 +145,20 @@ struct GapArray {
         guard let p = NodePool() else { return nil }
         var shift = GapArray.positionShift
         var m: UnsafeMutableRawPointer? = nil
-        var layout = Layout(capacity: 1 << shift)
+        var layout: Layout? = nil
         // Position capacity follows the pool's handles (twice as many), down to what the system allows.
         while shift > 12 && (1 << shift) > 2 * Int(p.capacity) { shift -= 1 }
         while shift >= 12 {
-            layout = Layout(capacity: 1 << shift)
-            let r = mmap(nil, layout.bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            let l = Layout(capacity: 1 << shift)
+            let r = mmap(nil, l.bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
             if let r, r != MAP_FAILED {
                 m = r
+                layout = l
                 break
             }
             shift -= 1
         }
-        guard let m else {
+        guard let m, let layout else {
             p.destroy()
             return nil
         }
@@ -660,11 +662,10 @@ struct GapArray {
         return clo &- ph &- 1 >= req.size && new > ph
     }
 
-    /// The first free pfn below the node at position `s`: its predecessor's pfn_hi + 1, or 0.
-    @inline(__always) func bottom(_ s: UInt32) -> UInt64 {
-        let si = Int(truncatingIfNeeded: s)
-        let g = words[si] & GapArray.saturated
-        if g < GapArray.saturated { return lo(ids[si]) &- UInt64(g) }
+    /// The first free pfn below the node at position `s`, whose pfn_lo is `l`: its predecessor's pfn_hi + 1, or 0.
+    @inline(__always) func bottom(_ s: UInt32, lo l: UInt64) -> UInt64 {
+        let g = words[Int(truncatingIfNeeded: s)] & GapArray.saturated
+        if g < GapArray.saturated { return l &- UInt64(g) }
         let p = nextOccupied(s)
         return p >= end ? 0 : hi(ids[Int(truncatingIfNeeded: p)]) &+ 1
     }
@@ -687,8 +688,7 @@ struct GapArray {
         if a != 0 {
             let slo = insertionLo == ~0 ? lo(succ) : insertionLo
             oldWord = words[ai]
-            let g = oldWord & GapArray.saturated
-            b = g < GapArray.saturated ? slo &- UInt64(g) : bottom(a)
+            b = bottom(a, lo: slo)
             succWord = gapWord(lo: slo, gap: slo &- zhi &- 1)
             words[ai] = succWord
         } else {
@@ -705,10 +705,11 @@ struct GapArray {
         // gap held its largest gap or top fit bit; a block that gained z's word alone only grows.
         let sa = a != 0 ? position(succ) : 0
         if moves != movesBefore {
-            // A shift or a rebalance: every block from the successor to the last moved entry.
+            // A shift or a rebalance: the blocks of the moved entries (a rebalance fixed its window's before z
+            // was put), the successor's and z's.
             if movedLow <= movedHigh { fixRange(movedLow, movedHigh) }
-            if a != 0 { fixUp(sa) }
-            fixUp(s)
+            if a != 0 && !(movedLow <= sa && sa <= movedHigh) { fixUp(sa) }
+            if !(movedLow <= s && s <= movedHigh) { fixUp(s) }
         } else if a != 0 && sa &>> 4 == s &>> 4 {
             if !GapArray.keeps(wordLevels[1][Int(truncatingIfNeeded: s &>> 4)], old: oldWord,
                                new: GapArray.combine(succWord, zw)) { fixUpShrunk(s) }
@@ -728,7 +729,7 @@ struct GapArray {
         k &+ 1 >= GapArray.levels ? UInt32.max : UInt32(1) &<< UInt32(4 &* (k &+ 1))
     }
 
-    /// `end` grew past what level `top` covers: compute the levels above from the exact ones below.
+    /// `end` grew past what level `top` covers: compute the levels above from the ones below.
     mutating func raiseTop() {
         while end > GapArray.span(top) && top &+ 1 < GapArray.levels {
             top &+= 1
@@ -910,7 +911,7 @@ struct GapArray {
         let succ = ids[Int(truncatingIfNeeded: a)]
         let zw = words[si]
         if a != 0 {
-            let b = bottom(s)
+            let b = bottom(s, lo: lo(z))
             // The successor's pfn_lo from its gap when that is exact (no read of its struct iova).
             let sg = words[Int(truncatingIfNeeded: a)] & GapArray.saturated
             let slo = sg < GapArray.saturated ? hi(z) &+ 1 &+ UInt64(sg) : lo(succ)
@@ -977,16 +978,17 @@ struct GapArray {
             let lo = (Int(bitPattern: p) + from + 4095) & ~4095, hi = (Int(bitPattern: p) + to) & ~4095
             if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, MADV_DONTNEED) }
         }
-        let top = Int(highWater) + 64
+        let last = Int(highWater) + 64
         for k in 0..<GapArray.levels {
-            release(UnsafeMutableRawPointer(wordLevels[k]), from: ((keep >> (4 * k)) + 16) * 4, to: ((top >> (4 * k)) + 16) * 4)
+            release(UnsafeMutableRawPointer(wordLevels[k]), from: ((keep >> (4 * k)) + 16) * 4,
+                    to: ((last >> (4 * k)) + 16) * 4)
             if k > 0 {
                 release(UnsafeMutableRawPointer(notLoLevels[k]), from: ((keep >> (4 * k)) + 16) * 8,
-                        to: ((top >> (4 * k)) + 16) * 8)
+                        to: ((last >> (4 * k)) + 16) * 8)
             }
         }
-        release(UnsafeMutableRawPointer(ids), from: keep * 4, to: top * 4)
-        release(UnsafeMutableRawPointer(occupancy), from: keep / 8, to: top / 8 + 8)
+        release(UnsafeMutableRawPointer(ids), from: keep * 4, to: last * 4)
+        release(UnsafeMutableRawPointer(occupancy), from: keep / 8, to: last / 8 + 8)
         highWater = UInt32(keep)
     }
 
@@ -994,7 +996,7 @@ struct GapArray {
     mutating func lowerStart(_ z: UInt32, to newLo: UInt64) {
         guard contains(z) else { return }
         let s = position(z)
-        let b = bottom(s)
+        let b = bottom(s, lo: lo(z))
         node(z).pointee.pfn_lo = CUnsignedLong(newLo)
         if knownHandle == z { knownLo = newLo }
         words[Int(truncatingIfNeeded: s)] = gapWord(lo: newLo, gap: newLo &- b)
