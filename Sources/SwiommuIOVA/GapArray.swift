@@ -52,6 +52,8 @@ struct GapArray {
     static let present: UInt32 = 1 &<< 20
     /// Levels: 0 the positions, k the summaries of 16^k positions.
     static let levels = 7
+    /// The entries the top level may hold (scanned 16 at a time): fewer levels to keep than with 16.
+    static let topEntries: UInt32 = 64
     /// Positions: 2^27 (twice the handles, `NodePool.maxIndex`); the top level then has 8 summaries.
     static let positionShift = 27
     /// The largest window a rebalance spreads out, and how far past `end` it may reach (an eighth of it).
@@ -85,9 +87,11 @@ struct GapArray {
     let scratch: UnsafeMutablePointer<UInt64>
     /// One past the last occupied position, and the most it ever was (the memory touched).
     var end: UInt32 = 1
-    /// The highest level kept: levels 1 ... top are maintained, and the 16 entries of level `top` cover every
-    /// position below `end` (end <= 16^(top + 1)); the levels above are not read.
+    /// The highest level kept: levels 1 ... top are maintained, and the first `topEntries` entries of level `top`
+    /// cover every position below `end` (end <= 64 * 16^top); the levels above are not read.
     var top = 1
+    /// `span(top)`: an `end` past it raises the top level.
+    var raiseAt = GapArray.span(1)
     var highWater: UInt32 = 1
     var count = 0
     /// Gaps or blocks that admitted a request without holding it: the searches' non-logarithmic steps.
@@ -116,8 +120,9 @@ struct GapArray {
     /// The positions a shift in `place` moved entries between (their summaries are the caller's to fix).
     var movedLow: UInt32 = 0
     var movedHigh: UInt32 = 0
-    /// `GapArray.fitTable`, copied.
-    let fitTable: UnsafePointer<UInt16> = GapArray.fitTable
+    /// `GapArray.fitLevels` and `GapArray.chainBits`, copied.
+    let fitLevels: UnsafePointer<UInt8> = GapArray.fitLevels
+    let chainBits: UnsafePointer<UInt32> = GapArray.chainBits
 
     /// The layout of the reservation for `capacity` positions: the byte offset of each array.
     struct Layout {
@@ -220,7 +225,7 @@ struct GapArray {
             return s | GapArray.allFitBits &<< 20
         }
         let up = Int(truncatingIfNeeded: (0 &- (lo &- g)) & 63)
-        return UInt32(truncatingIfNeeded: g) | UInt32(fitTable[up &<< 7 | Int(truncatingIfNeeded: g)]) &<< 20
+        return UInt32(truncatingIfNeeded: g) | chainBits[Int(truncatingIfNeeded: fitLevels[up &<< 7 | Int(truncatingIfNeeded: g)])]
     }
 
     /// The fit bits of the free granules [lo - gap, lo); every bit for a saturated gap. With r = the granules from
@@ -240,13 +245,31 @@ struct GapArray {
         return UInt32(truncatingIfNeeded: bits)
     }
 
-    /// `fitBits` of gaps below 128 granules, by the low 6 bits of -(the gap's first pfn) and the gap: 16 KiB.
-    nonisolated(unsafe) static let fitTable: UnsafePointer<UInt16> = {
-        let t = UnsafeMutablePointer<UInt16>.allocate(capacity: 64 * 128)
+    /// The fit bits (bits 0-11) in the order each implies the ones before: full 2, half 4, full 4, ... full 64.
+    static let chain: [UInt32] = [6, 1, 7, 2, 8, 3, 9, 4, 10, 5, 11]
+
+    /// The word bits of each level of the chain: `present` and the first `level` bits of `chain`, in place.
+    nonisolated(unsafe) static let chainBits: UnsafePointer<UInt32> = {
+        let t = UnsafeMutablePointer<UInt32>.allocate(capacity: chain.count + 1)
+        var bits: UInt32 = 1
+        for level in 0...chain.count {
+            t[level] = bits &<< 20
+            if level < chain.count { bits |= 1 &<< chain[level] }
+        }
+        return UnsafePointer(t)
+    }()
+
+    /// The chain level of `fitBits` of gaps below 128 granules, by the low 6 bits of -(the gap's first pfn) and
+    /// the gap: 8 KiB, so that it stays in the L1 cache more often than the bits themselves would.
+    nonisolated(unsafe) static let fitLevels: UnsafePointer<UInt8> = {
+        let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 64 * 128)
         for up in 0..<64 {
             for g in 0..<128 {
                 // A gap of g ending at b = g - up (mod 64) starts at -up.
-                t[up << 7 | g] = UInt16(fitBits(lo: UInt64(g) &- UInt64(up), gap: UInt64(g)))
+                let bits = fitBits(lo: UInt64(g) &- UInt64(up), gap: UInt64(g))
+                let level = (bits & ~1).nonzeroBitCount
+                precondition(chainBits[level] == bits &<< 20, "fit bits \(bits) are not a prefix of the chain")
+                t[up << 7 | g] = UInt8(level)
             }
         }
         return UnsafePointer(t)
@@ -476,9 +499,13 @@ struct GapArray {
                     i = b &+ UInt32(m.trailingZeroBitCount)
                     break
                 }
-                k &+= 1
-                if k > top { return UInt32.max }
-                i = (i &>> 4) &+ 1
+                if k == top {
+                    i = b &+ 16
+                } else {
+                    k &+= 1
+                    i = (i &>> 4) &+ 1
+                }
+                if i &<< UInt32(4 &* k) >= end { return UInt32.max }
             }
             while k > 1 {
                 k &-= 1
@@ -606,14 +633,19 @@ struct GapArray {
                     i = b &+ UInt32(m.trailingZeroBitCount)
                     break
                 }
-                k &+= 1
-                if k > top { return end }
-                i = (i &>> 4) &+ 1
+                if k == top {
+                    i = b &+ 16
+                } else {
+                    k &+= 1
+                    i = (i &>> 4) &+ 1
+                }
                 if i &<< UInt32(4 &* k) >= end { return end }
             }
             while k > 0 {
                 k &-= 1
                 i &<<= 4
+                // The handles of the block of positions reached: their line loads while its words are scanned.
+                if k == 0 { swiommu_iova_prefetch(ids + Int(truncatingIfNeeded: i)) }
                 let m = swiommu_iova_admit16(wordLevels[k] + Int(truncatingIfNeeded: i), key, value)
                 if m == 0 {
                     misalignedGaps &+= 1
@@ -697,43 +729,47 @@ struct GapArray {
         let zw = gapWord(lo: zlo, gap: zlo &- b)
         insertionLo = ~0
         let movesBefore = moves
+        let hasPredecessor = p < end
         movedLow = UInt32.max
         movedHigh = 0
         let s = place(z, zw, below: a, above: p)
         count &+= 1
         // Both new gaps lie inside the successor's old one: the successor's block summary changes only if that
         // gap held its largest gap or top fit bit; a block that gained z's word alone only grows.
-        let sa = a != 0 ? position(succ) : 0
         if moves != movesBefore {
+            let sa = a != 0 ? position(succ) : 0
             // A shift or a rebalance: the blocks of the moved entries (a rebalance fixed its window's before z
             // was put), the successor's and z's.
             if movedLow <= movedHigh { fixRange(movedLow, movedHigh) }
             if a != 0 && !(movedLow <= sa && sa <= movedHigh) { fixUp(sa) }
             if !(movedLow <= s && s <= movedHigh) { fixUp(s) }
-        } else if a != 0 && sa &>> 4 == s &>> 4 {
+        } else if a != 0 && a &>> 4 == s &>> 4 {
             if !GapArray.keeps(wordLevels[1][Int(truncatingIfNeeded: s &>> 4)], old: oldWord,
                                new: GapArray.combine(succWord, zw)) { fixUpShrunk(s) }
         } else {
-            if a != 0 && !GapArray.keeps(wordLevels[1][Int(truncatingIfNeeded: sa &>> 4)], old: oldWord, new: succWord) {
-                fixUpShrunk(sa)
+            if a != 0 && !GapArray.keeps(wordLevels[1][Int(truncatingIfNeeded: a &>> 4)], old: oldWord, new: succWord) {
+                fixUpShrunk(a)
             }
             growUp(s, zw)
         }
-        lowerBound(s, zlo)
-        if end > GapArray.span(top) { raiseTop() }
+        // z's pfn_lo is above its predecessor's: when that one stays below it in z's block, the block's bound
+        // already bounds z.
+        if moves != movesBefore || !hasPredecessor || p &>> 4 != s &>> 4 { lowerBound(s, zlo) }
+        if end > raiseAt { raiseTop() }
         if sweeping { sweepStep() }
     }
 
-    /// The positions the 16 entries of level `k` cover.
+    /// The positions the first `topEntries` entries of level `k` cover.
     @inline(__always) static func span(_ k: Int) -> UInt32 {
-        k &+ 1 >= GapArray.levels ? UInt32.max : UInt32(1) &<< UInt32(4 &* (k &+ 1))
+        k &+ 1 >= GapArray.levels ? UInt32.max : GapArray.topEntries &<< UInt32(4 &* k)
     }
 
     /// `end` grew past what level `top` covers: compute the levels above from the ones below.
     mutating func raiseTop() {
         while end > GapArray.span(top) && top &+ 1 < GapArray.levels {
             top &+= 1
-            for j in 0..<16 {
+            raiseAt = GapArray.span(top)
+            for j in 0..<Int(truncatingIfNeeded: (end &- 1) &>> UInt32(4 &* top) &+ 1) {
                 wordLevels[top][j] = swiommu_iova_combine16(wordLevels[top &- 1] + j &<< 4, GapArray.saturated)
                 notLoLevels[top][j] = swiommu_iova_max16(notLoLevels[top &- 1] + j &<< 4)
             }
@@ -933,7 +969,7 @@ struct GapArray {
             && !GapArray.keeps(wordLevels[1][Int(truncatingIfNeeded: s &>> 4)], old: zw, new: 0) { fixUpShrunk(s) }
         if sweeping {
             sweepStep()
-        } else if Int(end) > count &+ count / GapArray.sweepAt &+ 256 {
+        } else if Int(end) &* GapArray.sweepAt > count &* (GapArray.sweepAt &+ 1) &+ 256 &* GapArray.sweepAt {
             sweeping = true
             sweepWrite = 1
             sweepRead = 1
@@ -1046,6 +1082,7 @@ struct GapArray {
         sweeping = false
         knownHandle = 0
         top = 1
+        raiseAt = GapArray.span(1)
         ids[0] = NodePool.anchor
         setOccupied(0)
     }

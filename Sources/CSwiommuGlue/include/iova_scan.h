@@ -20,14 +20,13 @@ static inline uint32_t swiommu_iova_admit16(const uint32_t *w, uint32_t key, uin
 {
 	const __m128i k = _mm_set1_epi32((int)key), x = _mm_set1_epi32((int)0x80000000u);
 	const __m128i v = _mm_set1_epi32((int)((value ^ 0x80000000u) - 1));
-	uint32_t m = 0;
+	__m128i a = _mm_cmpgt_epi32(_mm_xor_si128(_mm_and_si128(_mm_load_si128((const __m128i *)w), k), x), v);
+	__m128i b = _mm_cmpgt_epi32(_mm_xor_si128(_mm_and_si128(_mm_load_si128((const __m128i *)(w + 4)), k), x), v);
+	__m128i c = _mm_cmpgt_epi32(_mm_xor_si128(_mm_and_si128(_mm_load_si128((const __m128i *)(w + 8)), k), x), v);
+	__m128i d = _mm_cmpgt_epi32(_mm_xor_si128(_mm_and_si128(_mm_load_si128((const __m128i *)(w + 12)), k), x), v);
 
-	for (int i = 0; i < 4; i++) {
-		__m128i a = _mm_xor_si128(_mm_and_si128(_mm_load_si128((const __m128i *)(w + 4 * i)), k), x);
-
-		m |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(a, v))) << (4 * i);
-	}
-	return m;
+	/* 0 or -1 in each lane: signed saturation packs them to bytes in order. */
+	return (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d)));
 }
 
 /* The summary of the 16 words at w (64-byte aligned): the largest gap, and the OR of the fit bits. */
@@ -81,6 +80,12 @@ static inline uint32_t swiommu_iova_combine16(const uint32_t *w, uint32_t gap_ma
 }
 
 #endif
+
+/* Start loading the cache line at p (no fault if p is not mapped). */
+static inline void swiommu_iova_prefetch(const void *p)
+{
+	__builtin_prefetch(p);
+}
 
 /* The largest of the 16 values at p. */
 static inline uint64_t swiommu_iova_max16(const uint64_t *p)
