@@ -234,7 +234,7 @@ public final class IOVADomain: @unchecked Sendable {
     /// Copy `max32AllocSize` to the C struct's field: after every C call, and after the work no C call on the
     /// domain runs (the depot trim, a CPU going offline), so that the field reads what the kernel's would. Written
     /// only when it changed: threads on the fast path must not keep bouncing its cache line.
-    @usableFromInline @inline(__always) func publishMax32AllocSize() {
+    @inlinable @inline(__always) func publishMax32AllocSize() {
         guard let f = max32Field else { return }
         let m = Int(truncatingIfNeeded: max32AllocSize)
         if swiommu_glue_atomic_load_long(f) != m { swiommu_glue_atomic_store_long(f, m) }

@@ -29,30 +29,25 @@ static inline uint32_t swiommu_iova_admit16(const uint32_t *w, uint32_t key, uin
 	return (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d)));
 }
 
-/* The summary of the 16 words at w (64-byte aligned): the largest gap, and the OR of the fit bits. */
+/*
+ * The summary of the 16 words at w (64-byte aligned): the largest gap, and the OR of the fit bits. Gaps are below
+ * 2^24, so as floats they convert and order exactly: SSE's float maximum is one instruction where SSE2's 32-bit
+ * maximum takes four.
+ */
 static inline uint32_t swiommu_iova_combine16(const uint32_t *w, uint32_t gap_mask)
 {
 	const __m128i g = _mm_set1_epi32((int)gap_mask);
 	__m128i a = _mm_load_si128((const __m128i *)w), b = _mm_load_si128((const __m128i *)(w + 4));
 	__m128i c = _mm_load_si128((const __m128i *)(w + 8)), d = _mm_load_si128((const __m128i *)(w + 12));
 	__m128i o = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
-	/* Gaps are below 2^31: a signed compare orders them. */
-	a = _mm_and_si128(a, g); b = _mm_and_si128(b, g); c = _mm_and_si128(c, g); d = _mm_and_si128(d, g);
-	__m128i m = _mm_cmpgt_epi32(a, b);
-	a = _mm_or_si128(_mm_and_si128(m, a), _mm_andnot_si128(m, b));
-	m = _mm_cmpgt_epi32(c, d);
-	c = _mm_or_si128(_mm_and_si128(m, c), _mm_andnot_si128(m, d));
-	m = _mm_cmpgt_epi32(a, c);
-	a = _mm_or_si128(_mm_and_si128(m, a), _mm_andnot_si128(m, c));
-	b = _mm_shuffle_epi32(a, 0x4e);
-	m = _mm_cmpgt_epi32(a, b);
-	a = _mm_or_si128(_mm_and_si128(m, a), _mm_andnot_si128(m, b));
-	b = _mm_shuffle_epi32(a, 0xb1);
-	m = _mm_cmpgt_epi32(a, b);
-	a = _mm_or_si128(_mm_and_si128(m, a), _mm_andnot_si128(m, b));
+	__m128 m = _mm_max_ps(_mm_max_ps(_mm_cvtepi32_ps(_mm_and_si128(a, g)), _mm_cvtepi32_ps(_mm_and_si128(b, g))),
+			      _mm_max_ps(_mm_cvtepi32_ps(_mm_and_si128(c, g)), _mm_cvtepi32_ps(_mm_and_si128(d, g))));
+
+	m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+	m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 0x55));
 	o = _mm_or_si128(o, _mm_shuffle_epi32(o, 0x4e));
-	o = _mm_or_si128(o, _mm_shuffle_epi32(o, 0xb1));
-	return (uint32_t)_mm_cvtsi128_si32(a) | ((uint32_t)_mm_cvtsi128_si32(o) & ~gap_mask);
+	o = _mm_or_si128(o, _mm_shuffle_epi32(o, 0x55));
+	return (uint32_t)_mm_cvttss_si32(m) | ((uint32_t)_mm_cvtsi128_si32(o) & ~gap_mask);
 }
 
 #else
