@@ -225,7 +225,8 @@ struct GapArray {
             return s | GapArray.allFitBits &<< 20
         }
         let up = Int(truncatingIfNeeded: (0 &- (lo &- g)) & 63)
-        return UInt32(truncatingIfNeeded: g) | chainBits[Int(truncatingIfNeeded: fitLevels[up &<< 7 | Int(truncatingIfNeeded: g)])]
+        let level = fitLevels[up &<< 7 | Int(truncatingIfNeeded: g)]
+        return UInt32(truncatingIfNeeded: g) | chainBits[Int(truncatingIfNeeded: level)]
     }
 
     /// The fit bits of the free granules [lo - gap, lo); every bit for a saturated gap. With r = the granules from
