@@ -483,6 +483,18 @@ struct GapArray {
     // The lookups below that may not be inlined are `mutating` only so that the array is passed by reference:
     // a non-mutating call through the domain's addressor copies the whole struct first.
 
+    /// A climb found nothing in block `b` of level `k` at or after entry `i`: go on from the next block of the top
+    /// level, or else from the parent's next entry. False when that lies past `end`.
+    @inline(__always) func climb(_ k: inout Int, _ i: inout UInt32, after b: UInt32) -> Bool {
+        if k == top {
+            i = b &+ 16
+        } else {
+            k &+= 1
+            i = (i &>> 4) &+ 1
+        }
+        return i &<< UInt32(4 &* k) < end
+    }
+
     /// The first block (level 1 index) at or after block `from` whose bound admits `key` (~pfn), or UInt32.max:
     /// up the levels to the first entry at or after the path, then down its first admitting children; a parent
     /// whose children all have higher bounds now (made exact since) is skipped whole.
@@ -500,13 +512,7 @@ struct GapArray {
                     i = b &+ UInt32(m.trailingZeroBitCount)
                     break
                 }
-                if k == top {
-                    i = b &+ 16
-                } else {
-                    k &+= 1
-                    i = (i &>> 4) &+ 1
-                }
-                if i &<< UInt32(4 &* k) >= end { return UInt32.max }
+                if !climb(&k, &i, after: b) { return UInt32.max }
             }
             while k > 1 {
                 k &-= 1
@@ -634,13 +640,7 @@ struct GapArray {
                     i = b &+ UInt32(m.trailingZeroBitCount)
                     break
                 }
-                if k == top {
-                    i = b &+ 16
-                } else {
-                    k &+= 1
-                    i = (i &>> 4) &+ 1
-                }
-                if i &<< UInt32(4 &* k) >= end { return end }
+                if !climb(&k, &i, after: b) { return end }
             }
             while k > 0 {
                 k &-= 1
@@ -734,10 +734,11 @@ struct GapArray {
         movedLow = UInt32.max
         movedHigh = 0
         let s = place(z, zw, below: a, above: p)
+        let moved = moves != movesBefore
         count &+= 1
         // Both new gaps lie inside the successor's old one: the successor's block summary changes only if that
         // gap held its largest gap or top fit bit; a block that gained z's word alone only grows.
-        if moves != movesBefore {
+        if moved {
             let sa = a != 0 ? position(succ) : 0
             // A shift or a rebalance: the blocks of the moved entries (a rebalance fixed its window's before z
             // was put), the successor's and z's.
@@ -755,7 +756,7 @@ struct GapArray {
         }
         // z's pfn_lo is above its predecessor's: when that one stays below it in z's block, the block's bound
         // already bounds z.
-        if moves != movesBefore || !hasPredecessor || p &>> 4 != s &>> 4 { lowerBound(s, zlo) }
+        if moved || !hasPredecessor || p &>> 4 != s &>> 4 { lowerBound(s, zlo) }
         if end > raiseAt { raiseTop() }
         if sweeping { sweepStep() }
     }
